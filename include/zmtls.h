@@ -1,0 +1,123 @@
+/*
+ * zmtls — a tls:// transport for libzmq 4.3 applications.
+ *
+ * Link with -lzmtls before -lzmq, or run any libzmq program with
+ * LD_PRELOAD=libzmtls.so, and "tls://host:port" endpoints work with
+ * zmq_connect() and zmq_bind(): ZMTP 3.1 carried inside TLS 1.3 with mutual
+ * certificate authentication. Everything that is not tls:// passes straight
+ * to libzmq.
+ *
+ * This header adds socket option ids (set and read with the ordinary
+ * zmq_setsockopt / zmq_getsockopt) and a few helpers. It does not need to be
+ * included by programs that only use the environment defaults below.
+ *
+ * Credentials, most specific first:
+ *   1. socket options set on the socket before zmq_connect / zmq_bind;
+ *   2. process defaults from the environment:
+ *        ZMTLS_CERT  PEM certificate (chain) file
+ *        ZMTLS_KEY   PEM private key file
+ *        ZMTLS_CA    PEM file of the certificate authorities trusted for peers
+ *
+ * A bind needs a certificate, a key and a CA (it always asks clients for a
+ * certificate and verifies it). A connect needs a CA, or uses the system
+ * trust store when none is given; its certificate and key are optional, but a
+ * zmtls server refuses a client without one (TLS alert 116).
+ *
+ * Errors: zmq_connect / zmq_bind on a tls:// endpoint return -1 with errno
+ * set when credentials cannot be used (ENOENT missing file, EACCES unreadable,
+ * EINVAL unusable content or missing required credential, EPROTONOSUPPORT for
+ * a malformed endpoint) and zmtls_last_error() says why in words.
+ *
+ * Threading: options follow libzmq's rules for the socket they are set on.
+ * The helpers below are thread-safe.
+ */
+#ifndef ZMTLS_H
+#define ZMTLS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ZMTLS_VERSION_MAJOR 0
+#define ZMTLS_VERSION_MINOR 1
+#define ZMTLS_VERSION_PATCH 0
+
+/* Option ids live far above libzmq's range so they never collide. */
+#define ZMTLS_OPTION_BASE 0x7a540000
+
+/* String options. Set with a char buffer and its length (no terminator
+ * needed); read back as a NUL-terminated string. Setting an empty value
+ * clears the option (the environment default applies again). Both sides. */
+#define ZMTLS_CERT_FILE (ZMTLS_OPTION_BASE + 1) /* PEM certificate chain path */
+#define ZMTLS_KEY_FILE  (ZMTLS_OPTION_BASE + 2) /* PEM private key path */
+#define ZMTLS_CA_FILE   (ZMTLS_OPTION_BASE + 3) /* PEM trusted CA(s) path */
+#define ZMTLS_CERT_PEM  (ZMTLS_OPTION_BASE + 4) /* PEM certificate chain text */
+#define ZMTLS_KEY_PEM   (ZMTLS_OPTION_BASE + 5) /* PEM private key text; write-only */
+#define ZMTLS_CA_PEM    (ZMTLS_OPTION_BASE + 6) /* PEM trusted CA(s) text */
+/* A *_PEM option wins over the matching *_FILE option on the same socket. */
+
+/* Connect side: the name the server certificate must carry (DNS or IP SAN)
+ * and the SNI sent. Default: the host of the endpoint. */
+#define ZMTLS_SERVER_NAME (ZMTLS_OPTION_BASE + 7)
+
+/* Integer options (int), connect side: the reconnect schedule used after an
+ * authentication failure (a certificate refused by either side). It is kept
+ * per endpoint across attempts, separately from ZMQ_RECONNECT_IVL, and is
+ * reset only by a successful handshake or by setting new credentials on the
+ * socket (which also retries at once).
+ *   ZMTLS_AUTH_IVL      first interval in ms, default 1000, >= 1
+ *   ZMTLS_AUTH_IVL_MAX  cap in ms, default 60000, >= ZMTLS_AUTH_IVL
+ *   ZMTLS_AUTH_STOP     1: stop retrying after an authentication failure;
+ *                       default 0
+ * Each interval is the current step with +/-20 % jitter; the step doubles
+ * after every consecutive authentication failure up to the cap. */
+#define ZMTLS_AUTH_IVL     (ZMTLS_OPTION_BASE + 8)
+#define ZMTLS_AUTH_IVL_MAX (ZMTLS_OPTION_BASE + 9)
+#define ZMTLS_AUTH_STOP    (ZMTLS_OPTION_BASE + 10)
+
+/* Defaults of the integer options above. */
+#define ZMTLS_AUTH_IVL_DEFAULT     1000
+#define ZMTLS_AUTH_IVL_MAX_DEFAULT 60000
+
+/*
+ * Monitor events for tls:// endpoints use libzmq's codes and two-frame
+ * format. Values:
+ *   CONNECT_DELAYED        errno of the non-blocking connect (EINPROGRESS)
+ *   CONNECTED              fd; only once the first record after the TLS
+ *                          handshake is the server's ZMTP greeting
+ *   HANDSHAKE_SUCCEEDED    0, after ZMTP READY was exchanged
+ *   HANDSHAKE_FAILED_AUTH  the TLS alert number (sent or received): 42, 45,
+ *                          48, 116, ...; never preceded by CONNECTED and
+ *                          never followed by DISCONNECTED
+ *   HANDSHAKE_FAILED_PROTOCOL  a ZMQ_PROTOCOL_ERROR_ZMTP_* code for ZMTP
+ *                          errors, or a TLS alert number (< 256) for TLS
+ *                          protocol errors
+ *   HANDSHAKE_FAILED_NO_DETAIL errno (ETIMEDOUT, ECONNRESET, ...)
+ *   CONNECT_RETRIED        the interval in ms actually used for the retry
+ *   ACCEPTED, LISTENING    fd; CLOSED fd; DISCONNECTED fd
+ */
+
+/* Name of a ZMQ_EVENT_* code ("CONNECTED", "HANDSHAKE_FAILED_AUTH", ...);
+ * "UNKNOWN" for anything else. Never NULL. */
+const char *zmtls_event_name(int event);
+
+/* RFC 8446 name of a TLS alert ("unknown_ca", "certificate_required", ...);
+ * "unknown" for anything else. Never NULL. */
+const char *zmtls_alert_name(int alert);
+
+/* 1 when the alert means a certificate was refused (the peer or we did not
+ * accept the other's credentials), else 0. */
+int zmtls_alert_is_auth(int alert);
+
+/* The message of the last zmtls failure reported to this thread by
+ * zmq_connect/zmq_bind/zmq_setsockopt; "" when there was none. The string is
+ * thread-local and valid until the thread's next zmtls call. */
+const char *zmtls_last_error(void);
+
+/* Library version. */
+void zmtls_version(int *major, int *minor, int *patch);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,113 @@
+/*
+ * TLS 1.3 with mutual certificate authentication, over OpenSSL 3.
+ *
+ * Two objects:
+ *  - a credentials context (an OpenSSL SSL_CTX) built once per endpoint from
+ *    files or PEM text, on the application thread, then shared read-only
+ *    with the I/O thread (reference counted with SSL_CTX_up_ref/SSL_CTX_free);
+ *  - a connection wrapping one non-blocking TCP fd.
+ *
+ * Threading: tls_ctx_new may run on any thread. A tls_conn_t belongs to one
+ * thread at a time (the I/O thread).
+ *
+ * Non-blocking contract: handshake/read/write/shutdown return TLS_OK or
+ * TLS_WANT_READ / TLS_WANT_WRITE (wait for the fd, then call again), or a
+ * negative TLS_E_* failure. After a failure the connection is dead: only
+ * the query functions and tls_conn_destroy may be called.
+ */
+#ifndef ZMTLS_TLS_H
+#define ZMTLS_TLS_H
+
+#include <stddef.h>
+#include <openssl/ssl.h>
+
+/* Credentials. All strings are optional (NULL or ""); PEM text wins over the
+ * matching file. Strings are only read during tls_ctx_new. */
+typedef struct tls_creds {
+    const char *cert_file;
+    const char *key_file;
+    const char *ca_file;
+    const char *cert_pem;
+    const char *key_pem;
+    const char *ca_pem;
+} tls_creds_t;
+
+/* Builds a TLS 1.3-only context.
+ * Server (is_server = 1): certificate and key required; CA required; asks
+ * every client for a certificate and fails the handshake without one
+ * (alert 116) or with one that does not verify.
+ * Client: CA optional (the system trust store when absent); certificate and
+ * key optional but must come together. Server certificates are verified.
+ * Checks that the key matches the certificate.
+ * Returns 0 and *out (one reference), or -ENOENT (file missing), -EACCES
+ * (file unreadable), -EINVAL (unusable content, key mismatch, missing
+ * required credential), -ENOMEM. On failure writes a one-line reason (never
+ * key material) to err (NUL-terminated, truncated to errlen). */
+int tls_ctx_new(SSL_CTX **out, int is_server, const tls_creds_t *creds, char *err,
+                size_t errlen);
+
+enum {
+    TLS_OK = 0,
+    TLS_WANT_READ = 1,
+    TLS_WANT_WRITE = 2,
+};
+
+enum {
+    TLS_E_AUTH = -1,     /* a certificate was refused (by us or the peer) */
+    TLS_E_PROTOCOL = -2, /* TLS protocol error (not TLS, bad record, ...) */
+    TLS_E_IO = -3,       /* socket error or unexpected EOF: see tls_conn_errno */
+    TLS_E_CLOSED = -4,   /* the peer sent close_notify (clean end) */
+    TLS_E_NOMEM = -5,
+};
+
+typedef struct tls_conn tls_conn_t;
+
+/* Wraps `fd` (non-blocking, connected). The fd stays the caller's: it is
+ * not closed by tls_conn_destroy. Client side: `verify_name` is the name
+ * the server certificate must match, an IP literal (matched against IP
+ * SANs) or a DNS name (DNS SANs); it is also sent as SNI when it is a DNS
+ * name. NULL skips name checks (the chain is still verified). Returns 0,
+ * -ENOMEM or -EINVAL. */
+int tls_conn_new(tls_conn_t **out, SSL_CTX *ctx, int fd, int is_server,
+                 const char *verify_name);
+void tls_conn_destroy(tls_conn_t **conn);
+
+/* Drives the handshake. TLS_OK once this side has completed it. In TLS 1.3
+ * a client completes before the server has checked the client certificate:
+ * a refusal then arrives as an alert on the first tls_conn_read. */
+int tls_conn_handshake(tls_conn_t *c);
+
+/* Reads decrypted bytes. TLS_OK with *n > 0, TLS_WANT_* with *n == 0 when
+ * nothing is available yet (post-handshake messages such as session tickets
+ * are consumed silently), or a failure. */
+int tls_conn_read(tls_conn_t *c, void *buf, size_t cap, size_t *n);
+
+/* Bytes already decrypted and buffered inside the connection (a read can
+ * return them without touching the fd). */
+size_t tls_conn_pending(const tls_conn_t *c);
+
+/* Writes up to len bytes. TLS_OK with *n > 0 bytes accepted (partial writes
+ * allowed), TLS_WANT_* with *n == 0, or a failure. After TLS_WANT_* the next
+ * call may pass a different buffer. */
+int tls_conn_write(tls_conn_t *c, const void *buf, size_t len, size_t *n);
+
+/* Sends close_notify once, best effort. TLS_OK when sent (or nothing could
+ * be sent any more), TLS_WANT_WRITE to retry. Never blocks. */
+int tls_conn_shutdown(tls_conn_t *c);
+
+/* After a failure: the TLS alert that ended the connection (received from
+ * the peer, or sent by us, e.g. when our verification of the peer failed),
+ * or -1 when no alert was involved. */
+int tls_conn_alert(const tls_conn_t *c);
+/* 1 when that alert was received from the peer, 0 when we sent it. */
+int tls_conn_alert_received(const tls_conn_t *c);
+/* After TLS_E_IO: the errno (ECONNRESET for an EOF without close_notify). */
+int tls_conn_errno(const tls_conn_t *c);
+/* After any failure: a one-line reason for logs, e.g.
+ * "peer refused our certificate: alert 48 unknown_ca". Never NULL. */
+const char *tls_conn_reason(const tls_conn_t *c);
+
+/* 1 when the handshake resumed a session (issue: resumption), else 0. */
+int tls_conn_resumed(const tls_conn_t *c);
+
+#endif

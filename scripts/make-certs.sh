@@ -1,0 +1,72 @@
+#!/bin/sh
+# Makes throwaway credentials for the demo and the tests in DIR:
+#   ca.pem ca.key                 the trusted CA
+#   server.pem server.key         server, SAN localhost, 127.0.0.1, ::1
+#   client.pem client.key         client signed by the CA
+#   rogue-ca.pem                  a CA nobody trusts
+#   rogue-client.pem .key         client signed by the rogue CA
+#   expired-client.pem .key       client signed by the CA, expired in 2020
+#   wronghost-server.pem .key     server signed by the CA for wrong.example only
+# EC P-256 keys. Idempotent: does nothing when DIR/ca.pem exists.
+set -eu
+dir=${1:?usage: make-certs.sh DIR}
+[ -f "$dir/ca.pem" ] && [ -f "$dir/wronghost-server.pem" ] && exit 0
+mkdir -p "$dir"
+cd "$dir"
+umask 077
+key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+ca() { # name subject
+    key "$1.key"
+    openssl req -x509 -new -key "$1.key" -sha256 -days 3650 -subj "/CN=$2" \
+        -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" -out "$1.pem"
+}
+leaf() { # name ca subject san eku [extra x509 args]
+    name=$1 issuer=$2 subj=$3 san=$4 eku=$5
+    shift 5
+    key "$name.key"
+    openssl req -new -key "$name.key" -subj "/CN=$subj" -out "$name.csr"
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=%s\nsubjectAltName=%s\n' \
+        "$eku" "$san" > "$name.ext"
+    openssl x509 -req -in "$name.csr" -CA "$issuer.pem" -CAkey "$issuer.key" \
+        -CAcreateserial -sha256 -extfile "$name.ext" -out "$name.pem" "$@" 2>/dev/null
+    rm -f "$name.csr" "$name.ext"
+}
+ca ca "zmtls test CA"
+ca rogue-ca "rogue CA"
+leaf server ca "localhost" "DNS:localhost,IP:127.0.0.1,IP:::1" serverAuth -days 825
+leaf client ca "client" "DNS:client" clientAuth -days 825
+leaf rogue-client rogue-ca "rogue client" "DNS:rogue" clientAuth -days 825
+leaf wronghost-server ca "wrong.example" "DNS:wrong.example" serverAuth -days 825
+
+# Expired: `openssl x509 -req` cannot back-date, so sign with `openssl ca`.
+key expired-client.key
+openssl req -new -key expired-client.key -subj "/CN=expired client" -out expired.csr
+mkdir -p ca.db
+: > ca.db/index.txt
+cat > ca.db/ca.cnf <<CNF
+[ ca ]
+default_ca = test
+[ test ]
+database = ca.db/index.txt
+new_certs_dir = ca.db
+serial = ca.db/serial
+default_md = sha256
+policy = any
+unique_subject = no
+copy_extensions = none
+x509_extensions = ext
+[ any ]
+commonName = supplied
+[ ext ]
+basicConstraints = CA:FALSE
+keyUsage = digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = DNS:expired
+CNF
+echo 01 > ca.db/serial
+openssl ca -batch -config ca.db/ca.cnf -cert ca.pem -keyfile ca.key \
+    -startdate 20200101000000Z -enddate 20200201000000Z -notext \
+    -in expired.csr -out expired-client.pem 2>/dev/null
+rm -rf expired.csr ca.db
+chmod 644 ./*.pem

@@ -1,0 +1,55 @@
+/*
+ * Endpoint configuration: everything a tls:// connect or bind needs, taken
+ * from the application socket's options at zmq_connect / zmq_bind time (as
+ * libzmq snapshots options into its sessions), then owned by the I/O
+ * thread.
+ */
+#ifndef ZMTLS_EPCFG_H
+#define ZMTLS_EPCFG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/ssl.h>
+
+#include "endpoint/endpoint.h"
+
+#define EPCFG_URI_MAX    (ENDPOINT_HOST_MAX + 32)
+#define EPCFG_INPROC_MAX 64
+
+typedef struct ep_cfg {
+    uint32_t sock_id; /* the application socket, as the shim numbers it */
+    uint32_t ep_id;   /* this endpoint */
+    void *ctx;        /* the application's context */
+    int app_type;     /* ZMQ_REQ, ... */
+    int is_bind;
+    endpoint_t ep;
+    char uri[EPCFG_URI_MAX];                 /* endpoint string used in events */
+    char inproc[EPCFG_INPROC_MAX];           /* private inproc:// rendezvous */
+    char verify_name[ENDPOINT_HOST_MAX + 1]; /* connect: expected server name */
+    SSL_CTX *tls;                            /* one reference */
+
+    /* libzmq options of the application socket */
+    int reconnect_ivl;
+    int reconnect_ivl_max;
+    int handshake_ivl;
+    int connect_timeout;
+    int linger;
+    int backlog;
+    int ipv6;
+    int64_t maxmsgsize;
+    int heartbeat_ivl;
+    int heartbeat_ttl;
+    int heartbeat_timeout;
+    uint8_t routing_id[255];
+    size_t routing_id_len;
+
+    /* zmtls options */
+    int auth_ivl;
+    int auth_ivl_max;
+    int auth_stop;
+} ep_cfg_t;
+
+/* Frees the configuration and drops its TLS reference. NULLs *cfg. */
+void ep_cfg_destroy(ep_cfg_t **cfg);
+
+#endif

@@ -1,0 +1,215 @@
+/*
+ * Listener: one tls:// zmq_bind. Accepts TCP connections and runs a
+ * connection per peer; a peer gets its bridge into the application socket
+ * only once its handshake (certificate included) has succeeded.
+ *
+ * As with libzmq's tcp:// listener, the accepted connections belong to the
+ * listener: zmq_unbind closes them too.
+ */
+#include "conn/ep.h"
+
+#include "conn/conn.h"
+#include "conn/io.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zmq.h>
+
+/* Accepts per wake-up, so one busy listener cannot starve connections. */
+#define LS_ACCEPT_BATCH 64
+/* Pause after an accept error such as EMFILE, which level-triggered epoll
+ * would otherwise report again at once. */
+#define LS_ACCEPT_PAUSE_MS 100
+
+typedef struct ls_peer ls_peer_t;
+
+typedef struct listener {
+    io_ep_t base;
+    rx_loop_t *loop;
+    int fd;
+    rx_io_t io;
+    rx_timer_t pause;
+    ls_peer_t *peers;
+    int draining;
+} listener_t;
+
+struct ls_peer {
+    listener_t *ls;
+    conn_t *conn;
+    ls_peer_t *prev, *next;
+};
+
+static void ls_emit(listener_t *ls, int event, uint32_t value)
+{
+    io_emit(ls->base.cfg->sock_id, event, value, ls->base.cfg->uri);
+}
+
+static void ls_stop_listening(listener_t *ls)
+{
+    if (ls->fd < 0)
+        return;
+    rx_io_close(ls->loop, &ls->io);
+    rx_timer_stop(ls->loop, &ls->pause);
+    ls_emit(ls, ZMQ_EVENT_CLOSED, (uint32_t)ls->fd);
+    close(ls->fd);
+    ls->fd = -1;
+}
+
+static void ls_peer_remove(ls_peer_t *p)
+{
+    listener_t *ls = p->ls;
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        ls->peers = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+    conn_destroy(&p->conn);
+    free(p);
+}
+
+static void ls_free(listener_t *ls)
+{
+    ls_stop_listening(ls);
+    while (ls->peers != NULL)
+        ls_peer_remove(ls->peers);
+    io_ep_gone(&ls->base);
+    ep_cfg_destroy(&ls->base.cfg);
+    free(ls);
+}
+
+static int ls_established(conn_t *c, void *arg)
+{
+    ls_peer_t *p = arg;
+    size_t idlen;
+    const uint8_t *id = conn_peer_identity(c, &idlen);
+    bridge_cfg_t bc = {.ctx = p->ls->base.cfg->ctx,
+                       .inproc = p->ls->base.cfg->inproc,
+                       .routing_id = id,
+                       .routing_id_len = idlen,
+                       .bind = 0};
+    bridge_t *b = NULL;
+    int rc = bridge_new(&b, &bc);
+    if (rc < 0)
+        return rc;
+    conn_attach(c, b, 1);
+    return 0;
+}
+
+static void ls_ended(conn_t *c, void *arg, conn_end_t why, uint32_t value)
+{
+    ls_peer_t *p = arg;
+    listener_t *ls = p->ls;
+    ls_peer_remove(p);
+    if (ls->draining && ls->peers == NULL)
+        ls_free(ls);
+}
+
+static void ls_accept(listener_t *ls)
+{
+    for (int i = 0; i < LS_ACCEPT_BATCH; i++) {
+        int fd = accept4(ls->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+                errno == ECONNABORTED)
+                return;
+            ls_emit(ls, ZMQ_EVENT_ACCEPT_FAILED, (uint32_t)errno);
+            rx_io_stop(ls->loop, &ls->io, RX_READ);
+            rx_timer_start(ls->loop, &ls->pause, LS_ACCEPT_PAUSE_MS);
+            return;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        ls_emit(ls, ZMQ_EVENT_ACCEPTED, (uint32_t)fd);
+        ls_peer_t *p = calloc(1, sizeof(*p));
+        if (p == NULL) {
+            close(fd);
+            continue;
+        }
+        p->ls = ls;
+        conn_owner_t owner = {.established = ls_established, .ended = ls_ended, .arg = p};
+        if (conn_new(&p->conn, ls->base.cfg, ls->base.cfg->tls, fd, 1, &owner) < 0) {
+            free(p);
+            continue;
+        }
+        p->next = ls->peers;
+        if (ls->peers != NULL)
+            ls->peers->prev = p;
+        ls->peers = p;
+    }
+}
+
+static void ls_on_io(rx_io_t *io, unsigned revents)
+{
+    ls_accept(io->data);
+}
+
+static void ls_on_pause(rx_timer_t *t)
+{
+    listener_t *ls = t->data;
+    if (ls->fd >= 0)
+        rx_io_start(ls->loop, &ls->io, RX_READ);
+}
+
+static void ls_close(io_ep_t *ep, int linger)
+{
+    listener_t *ls = (listener_t *)ep;
+    if (ep->closing)
+        return;
+    ep->closing = 1;
+    if (linger == EP_CLOSE_NOW || linger == 0 || ls->peers == NULL) {
+        ls_free(ls);
+        return;
+    }
+    ls_stop_listening(ls);
+    ls->draining = 1;
+    uint64_t deadline = linger > 0 ? rx_now(ls->loop) + (uint64_t)linger : 0;
+    /* Each drain may end its peer (and the last one, us) synchronously. */
+    ls_peer_t *p = ls->peers;
+    while (p != NULL) {
+        ls_peer_t *next = p->next;
+        int last = next == NULL;
+        conn_drain(p->conn, deadline);
+        if (last)
+            break;
+        p = next;
+    }
+}
+
+static void ls_set_tls(io_ep_t *ep, SSL_CTX *tls)
+{
+    SSL_CTX_free(ep->cfg->tls);
+    ep->cfg->tls = tls;
+}
+
+static const io_ep_ops_t ls_ops = {.close = ls_close, .set_tls = ls_set_tls};
+
+int listener_start(ep_cfg_t *cfg, int fd, io_ep_t **out)
+{
+    listener_t *ls = calloc(1, sizeof(*ls));
+    if (ls == NULL) {
+        close(fd);
+        ep_cfg_destroy(&cfg);
+        return -ENOMEM;
+    }
+    ls->base.ops = &ls_ops;
+    ls->base.cfg = cfg;
+    ls->loop = io_loop();
+    ls->fd = fd;
+    rx_io_init(&ls->io, fd, 0, ls_on_io, ls);
+    rx_timer_init(&ls->pause, ls_on_pause, ls);
+    int rc = rx_io_start(ls->loop, &ls->io, RX_READ);
+    if (rc < 0) {
+        close(fd);
+        ep_cfg_destroy(&ls->base.cfg);
+        free(ls);
+        return rc;
+    }
+    ls_emit(ls, ZMQ_EVENT_LISTENING, (uint32_t)fd);
+    *out = &ls->base;
+    return 0;
+}

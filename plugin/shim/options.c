@@ -1,0 +1,174 @@
+/* zmtls socket options: see options.h. */
+#include "shim/options.h"
+
+#include "tls/tls.h"
+#include "zmtls.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void shim_opts_init(shim_opts_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->auth_ivl = ZMTLS_AUTH_IVL_DEFAULT;
+    o->auth_ivl_max = ZMTLS_AUTH_IVL_MAX_DEFAULT;
+}
+
+static void opts_wipe_free(char *s)
+{
+    if (s == NULL)
+        return;
+    /* The key may be in here: do not leave it in freed memory. */
+    OPENSSL_cleanse(s, strlen(s));
+    free(s);
+}
+
+void shim_opts_free(shim_opts_t *o)
+{
+    free(o->cert_file);
+    free(o->key_file);
+    free(o->ca_file);
+    free(o->cert_pem);
+    opts_wipe_free(o->key_pem);
+    free(o->ca_pem);
+    free(o->server_name);
+    memset(o, 0, sizeof(*o));
+}
+
+int shim_opts_owns(int option)
+{
+    return option > ZMTLS_OPTION_BASE && option <= ZMTLS_AUTH_STOP;
+}
+
+int shim_opts_is_credential(int option)
+{
+    return option >= ZMTLS_CERT_FILE && option <= ZMTLS_CA_PEM;
+}
+
+static char **opts_string(shim_opts_t *o, int option)
+{
+    switch (option) {
+    case ZMTLS_CERT_FILE:
+        return &o->cert_file;
+    case ZMTLS_KEY_FILE:
+        return &o->key_file;
+    case ZMTLS_CA_FILE:
+        return &o->ca_file;
+    case ZMTLS_CERT_PEM:
+        return &o->cert_pem;
+    case ZMTLS_KEY_PEM:
+        return &o->key_pem;
+    case ZMTLS_CA_PEM:
+        return &o->ca_pem;
+    case ZMTLS_SERVER_NAME:
+        return &o->server_name;
+    default:
+        return NULL;
+    }
+}
+
+static int *opts_int(shim_opts_t *o, int option)
+{
+    switch (option) {
+    case ZMTLS_AUTH_IVL:
+        return &o->auth_ivl;
+    case ZMTLS_AUTH_IVL_MAX:
+        return &o->auth_ivl_max;
+    case ZMTLS_AUTH_STOP:
+        return &o->auth_stop;
+    default:
+        return NULL;
+    }
+}
+
+int shim_opts_set(shim_opts_t *o, int option, const void *val, size_t len)
+{
+    char **sp = opts_string(o, option);
+    if (sp != NULL) {
+        if (len > 0 && val == NULL)
+            return -EINVAL;
+        /* Accept a trailing NUL as some bindings send one. */
+        if (len > 0 && ((const char *)val)[len - 1] == '\0')
+            len--;
+        if (memchr(val, '\0', len) != NULL)
+            return -EINVAL;
+        char *copy = NULL;
+        if (len > 0) {
+            copy = malloc(len + 1);
+            if (copy == NULL)
+                return -ENOMEM;
+            memcpy(copy, val, len);
+            copy[len] = '\0';
+        }
+        if (option == ZMTLS_KEY_PEM)
+            opts_wipe_free(*sp);
+        else
+            free(*sp);
+        *sp = copy;
+        return 0;
+    }
+    int *ip = opts_int(o, option);
+    if (ip == NULL || val == NULL || len != sizeof(int))
+        return -EINVAL;
+    int v;
+    memcpy(&v, val, sizeof(v));
+    if (option == ZMTLS_AUTH_IVL && v < 1)
+        return -EINVAL;
+    if (option == ZMTLS_AUTH_IVL_MAX && v < 1)
+        return -EINVAL;
+    if (option == ZMTLS_AUTH_STOP && v != 0 && v != 1)
+        return -EINVAL;
+    *ip = v;
+    return 0;
+}
+
+int shim_opts_get(const shim_opts_t *o, int option, void *val, size_t *len)
+{
+    if (option == ZMTLS_KEY_PEM)
+        return -EINVAL; /* write-only: keys never leave the library */
+    shim_opts_t *mo = (shim_opts_t *)o;
+    char **sp = opts_string(mo, option);
+    if (sp != NULL) {
+        const char *s = *sp ? *sp : "";
+        size_t n = strlen(s) + 1;
+        if (val == NULL || *len < n)
+            return -EINVAL;
+        memcpy(val, s, n);
+        *len = n;
+        return 0;
+    }
+    int *ip = opts_int(mo, option);
+    if (ip == NULL || val == NULL || *len < sizeof(int))
+        return -EINVAL;
+    memcpy(val, ip, sizeof(int));
+    *len = sizeof(int);
+    return 0;
+}
+
+static const char *opts_env(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+int shim_opts_tls_ctx(const shim_opts_t *o, int is_server, SSL_CTX **out, char *err,
+                      size_t errlen)
+{
+    /* Each credential comes wholly from the socket (PEM or file) or wholly
+     * from the environment, never half and half. */
+    tls_creds_t c = {0};
+    c.cert_pem = o->cert_pem;
+    c.key_pem = o->key_pem;
+    c.ca_pem = o->ca_pem;
+    c.cert_file = o->cert_file;
+    c.key_file = o->key_file;
+    c.ca_file = o->ca_file;
+    if (c.cert_pem == NULL && c.cert_file == NULL)
+        c.cert_file = opts_env("ZMTLS_CERT");
+    if (c.key_pem == NULL && c.key_file == NULL)
+        c.key_file = opts_env("ZMTLS_KEY");
+    if (c.ca_pem == NULL && c.ca_file == NULL)
+        c.ca_file = opts_env("ZMTLS_CA");
+    return tls_ctx_new(out, is_server, &c, err, errlen);
+}

@@ -1,0 +1,38 @@
+/*
+ * The real libzmq entry points that the shim interposes.
+ *
+ * Inside libzmtls every call to an interposed function (zmq_socket,
+ * zmq_close, zmq_bind, ...) must go through these pointers: a direct call
+ * would land in our own interposer. Functions we do not interpose
+ * (zmq_msg_*, zmq_poll, zmq_ctx_set, ...) are called directly.
+ *
+ * Threading: real() may be called from any thread; resolution happens once.
+ */
+#ifndef ZMTLS_REAL_H
+#define ZMTLS_REAL_H
+
+#include <stddef.h>
+
+typedef struct zmtls_real {
+    void *(*ctx_new)(void);
+    int (*ctx_term)(void *ctx);
+    int (*ctx_shutdown)(void *ctx);
+    int (*ctx_destroy)(void *ctx);
+    void *(*init)(int io_threads);
+    int (*term)(void *ctx);
+    void *(*socket)(void *ctx, int type);
+    int (*close)(void *s);
+    int (*connect)(void *s, const char *addr);
+    int (*bind)(void *s, const char *addr);
+    int (*disconnect)(void *s, const char *addr);
+    int (*unbind)(void *s, const char *addr);
+    int (*setsockopt)(void *s, int opt, const void *val, size_t len);
+    int (*getsockopt)(void *s, int opt, void *val, size_t *len);
+    int (*socket_monitor)(void *s, const char *addr, int events);
+} zmtls_real_t;
+
+/* The resolved table, or NULL when libzmq cannot be found (the interposers
+ * then fail with ENOSYS rather than crash). */
+const zmtls_real_t *real(void);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * Registry of the application's libzmq sockets, keyed by handle: which
+ * context and type each has, its zmtls options and its tls:// endpoints.
+ *
+ * Threading: the table is locked inside; an entry itself belongs to its
+ * socket and, like the socket, is used by one application thread at a time.
+ * libzmq itself calls zmq_socket/zmq_close through our interposers for its
+ * monitor sockets (also from its reaper thread), so these functions never
+ * call into libzmq and never hold the lock across anything else.
+ */
+#ifndef ZMTLS_REGISTRY_H
+#define ZMTLS_REGISTRY_H
+
+#include <stdint.h>
+#include <openssl/ssl.h>
+
+#include "conn/epcfg.h"
+#include "shim/options.h"
+
+typedef struct shim_ep {
+    uint32_t ep_id;
+    int is_bind;
+    char uri[EPCFG_URI_MAX];      /* as the application wrote it */
+    char resolved[EPCFG_URI_MAX]; /* bind: with the real address and port */
+    char inproc[EPCFG_INPROC_MAX];
+    struct shim_ep *next;
+} shim_ep_t;
+
+typedef struct shim_sock {
+    void *handle;
+    void *ctx;
+    int type;
+    uint32_t id;
+    shim_opts_t opts;
+    shim_ep_t *eps;
+    int last_is_tls;
+    char last_endpoint[EPCFG_URI_MAX];
+    int monitored;
+    SSL_CTX *client_tls; /* built on first use, dropped on new credentials */
+    SSL_CTX *server_tls;
+    struct shim_sock *hnext;
+} shim_sock_t;
+
+/* Adds an entry; NULL without memory (the socket then works without tls://
+ * and zmtls options fail with ENOMEM). */
+shim_sock_t *registry_add(void *handle, void *ctx, int type);
+shim_sock_t *registry_get(void *handle);
+/* Removes and returns the entry (the caller frees it with registry_free). */
+shim_sock_t *registry_take(void *handle);
+void registry_free(shim_sock_t *s);
+
+/* A process-unique id for endpoints and sockets. */
+uint32_t registry_next_id(void);
+
+#endif

@@ -1,0 +1,605 @@
+/*
+ * The interposed zmq_* entry points.
+ *
+ * Anything that is not a tls:// endpoint or a zmtls option goes straight to
+ * libzmq. A tls:// zmq_connect / zmq_bind joins the application socket to a
+ * private inproc:// endpoint of its own context and hands the network side
+ * to the I/O thread (conn/io.h). Monitoring is taken over for every socket,
+ * since a socket may gain a tls:// endpoint after its monitor started.
+ *
+ * Threading: each function runs on the caller's thread with libzmq's rules
+ * for the socket it is given; none holds a lock while calling libzmq (which
+ * calls back into some of these for its own monitor sockets).
+ */
+#include "conn/io.h"
+#include "endpoint/endpoint.h"
+#include "shim/lasterror.h"
+#include "shim/options.h"
+#include "shim/real.h"
+#include "shim/registry.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+/* Every tls:// peer is a bridge socket in the application's context, so a
+ * server with thousands of peers needs more than libzmq's default 1023
+ * sockets. Raised when a context is created (it only counts before the
+ * first socket); an application's own zmq_ctx_set still wins. */
+#define SHIM_MAX_SOCKETS 16384
+
+#define SHIM_PRIVATE_PREFIX "inproc://zmtls-"
+
+#define REAL_OR_FAIL(r, failval)                                                         \
+    const zmtls_real_t *r = real();                                                      \
+    if (r == NULL) {                                                                     \
+        errno = ENOSYS;                                                                  \
+        return failval;                                                                  \
+    }
+
+/* ---- contexts ---------------------------------------------------------- */
+
+static void *shim_ctx_prepare(void *ctx)
+{
+    if (ctx != NULL)
+        zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, SHIM_MAX_SOCKETS);
+    return ctx;
+}
+
+SHIM_EXPORT void *zmq_ctx_new(void)
+{
+    REAL_OR_FAIL(r, NULL);
+    return shim_ctx_prepare(r->ctx_new());
+}
+
+SHIM_EXPORT void *zmq_init(int io_threads)
+{
+    REAL_OR_FAIL(r, NULL);
+    return shim_ctx_prepare(r->init(io_threads));
+}
+
+/* libzmq's termination waits for every socket of the context, ours
+ * included: close them first. */
+SHIM_EXPORT int zmq_ctx_term(void *ctx)
+{
+    REAL_OR_FAIL(r, -1);
+    io_ctx_term(ctx);
+    return r->ctx_term(ctx);
+}
+
+SHIM_EXPORT int zmq_term(void *ctx)
+{
+    REAL_OR_FAIL(r, -1);
+    io_ctx_term(ctx);
+    return r->term(ctx);
+}
+
+SHIM_EXPORT int zmq_ctx_destroy(void *ctx)
+{
+    REAL_OR_FAIL(r, -1);
+    io_ctx_term(ctx);
+    return r->ctx_destroy(ctx);
+}
+
+SHIM_EXPORT int zmq_ctx_shutdown(void *ctx)
+{
+    REAL_OR_FAIL(r, -1);
+    /* Bridges see ETERM like every other socket and their connections end. */
+    return r->ctx_shutdown(ctx);
+}
+
+/* ---- sockets ----------------------------------------------------------- */
+
+SHIM_EXPORT void *zmq_socket(void *ctx, int type)
+{
+    REAL_OR_FAIL(r, NULL);
+    void *s = r->socket(ctx, type);
+    if (s != NULL)
+        registry_add(s, ctx, type);
+    return s;
+}
+
+SHIM_EXPORT int zmq_close(void *s)
+{
+    REAL_OR_FAIL(r, -1);
+    shim_sock_t *e = registry_take(s);
+    if (e != NULL && e->eps != NULL) {
+        int linger = -1;
+        size_t len = sizeof(linger);
+        r->getsockopt(s, ZMQ_LINGER, &linger, &len);
+        io_socket_closed(e->id, linger);
+    }
+    int rc = r->close(s);
+    int err = errno;
+    registry_free(e);
+    errno = err;
+    return rc;
+}
+
+static int shim_type_supported(int type)
+{
+    switch (type) {
+    case ZMQ_PAIR:
+    case ZMQ_PUB:
+    case ZMQ_SUB:
+    case ZMQ_REQ:
+    case ZMQ_REP:
+    case ZMQ_DEALER:
+    case ZMQ_ROUTER:
+    case ZMQ_PULL:
+    case ZMQ_PUSH:
+    case ZMQ_XPUB:
+    case ZMQ_XSUB:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static SSL_CTX **shim_tls_slot(shim_sock_t *e, int is_server)
+{
+    return is_server ? &e->server_tls : &e->client_tls;
+}
+
+/* The socket's TLS context for this side, built once per credentials. */
+static int shim_tls(shim_sock_t *e, int is_server, SSL_CTX **out)
+{
+    SSL_CTX **slot = shim_tls_slot(e, is_server);
+    if (*slot == NULL) {
+        char err[512];
+        int rc = shim_opts_tls_ctx(&e->opts, is_server, slot, err, sizeof(err));
+        if (rc < 0)
+            return shim_fail(-rc, "zmtls: %s", err);
+    }
+    if (SSL_CTX_up_ref(*slot) != 1)
+        return shim_fail(ENOMEM, "zmtls: out of memory");
+    *out = *slot;
+    return 0;
+}
+
+static int shim_getint(void *s, int opt, int dflt)
+{
+    int v = dflt;
+    size_t len = sizeof(v);
+    real()->getsockopt(s, opt, &v, &len);
+    return v;
+}
+
+/* The libzmq options a tls:// endpoint honours, read when it is created as
+ * libzmq reads them for its own endpoints. */
+static void shim_snapshot(shim_sock_t *e, ep_cfg_t *cfg)
+{
+    void *s = e->handle;
+    cfg->reconnect_ivl = shim_getint(s, ZMQ_RECONNECT_IVL, 100);
+    cfg->reconnect_ivl_max = shim_getint(s, ZMQ_RECONNECT_IVL_MAX, 0);
+    cfg->handshake_ivl = shim_getint(s, ZMQ_HANDSHAKE_IVL, 30000);
+    cfg->connect_timeout = shim_getint(s, ZMQ_CONNECT_TIMEOUT, 0);
+    cfg->linger = shim_getint(s, ZMQ_LINGER, -1);
+    cfg->backlog = shim_getint(s, ZMQ_BACKLOG, 100);
+    cfg->ipv6 = shim_getint(s, ZMQ_IPV6, 0);
+    cfg->heartbeat_ivl = shim_getint(s, ZMQ_HEARTBEAT_IVL, 0);
+    cfg->heartbeat_ttl = shim_getint(s, ZMQ_HEARTBEAT_TTL, 0);
+    cfg->heartbeat_timeout = shim_getint(s, ZMQ_HEARTBEAT_TIMEOUT, -1);
+    int64_t maxmsg = -1;
+    size_t len = sizeof(maxmsg);
+    real()->getsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, &len);
+    cfg->maxmsgsize = maxmsg;
+    len = sizeof(cfg->routing_id);
+    if (real()->getsockopt(s, ZMQ_ROUTING_ID, cfg->routing_id, &len) == 0)
+        cfg->routing_id_len = len;
+    cfg->auth_ivl = e->opts.auth_ivl;
+    cfg->auth_ivl_max = e->opts.auth_ivl_max;
+    cfg->auth_stop = e->opts.auth_stop;
+}
+
+/* Common start of a tls:// connect or bind: checks, credentials and the
+ * configuration the I/O thread will own. */
+static ep_cfg_t *shim_ep_begin(void *s, const char *addr, int is_bind, shim_sock_t **ep)
+{
+    shim_clear_error();
+    shim_sock_t *e = registry_get(s);
+    if (e == NULL) {
+        shim_fail(ENOTSOCK, "zmtls: not a socket zmtls knows");
+        return NULL;
+    }
+    ep_cfg_t *cfg = calloc(1, sizeof(*cfg));
+    if (cfg == NULL) {
+        shim_fail(ENOMEM, "zmtls: out of memory");
+        return NULL;
+    }
+    if (endpoint_parse(addr, is_bind, &cfg->ep) < 0) {
+        free(cfg);
+        shim_fail(EINVAL, "zmtls: malformed endpoint \"%s\"", addr);
+        return NULL;
+    }
+    if (!shim_type_supported(e->type)) {
+        free(cfg);
+        shim_fail(ENOCOMPATPROTO, "zmtls: tls:// does not support this socket type");
+        return NULL;
+    }
+    if (shim_tls(e, is_bind, &cfg->tls) < 0) {
+        free(cfg);
+        return NULL;
+    }
+    cfg->sock_id = e->id;
+    cfg->ep_id = registry_next_id();
+    cfg->ctx = e->ctx;
+    cfg->app_type = e->type;
+    cfg->is_bind = is_bind;
+    snprintf(cfg->uri, sizeof(cfg->uri), "%s", addr);
+    snprintf(cfg->inproc, sizeof(cfg->inproc), SHIM_PRIVATE_PREFIX "%u-%u",
+             (unsigned)getpid(), (unsigned)cfg->ep_id);
+    shim_snapshot(e, cfg);
+    *ep = e;
+    return cfg;
+}
+
+static int shim_ep_commit(shim_sock_t *e, const ep_cfg_t *cfg, const char *addr)
+{
+    shim_ep_t *x = calloc(1, sizeof(*x));
+    if (x == NULL)
+        return -1;
+    x->ep_id = cfg->ep_id;
+    x->is_bind = cfg->is_bind;
+    snprintf(x->uri, sizeof(x->uri), "%s", addr);
+    snprintf(x->resolved, sizeof(x->resolved), "%s", cfg->uri);
+    snprintf(x->inproc, sizeof(x->inproc), "%s", cfg->inproc);
+    x->next = e->eps;
+    e->eps = x;
+    e->last_is_tls = 1;
+    snprintf(e->last_endpoint, sizeof(e->last_endpoint), "%s", cfg->uri);
+    return 0;
+}
+
+static int shim_tls_connect(void *s, const char *addr)
+{
+    shim_sock_t *e;
+    ep_cfg_t *cfg = shim_ep_begin(s, addr, 0, &e);
+    if (cfg == NULL)
+        return -1;
+    const char *name = e->opts.server_name ? e->opts.server_name : cfg->ep.host;
+    snprintf(cfg->verify_name, sizeof(cfg->verify_name), "%s", name);
+    /* The application's pipe exists from now on, as with tcp://, and holds
+     * what it sends until a peer has authenticated. */
+    if (real()->connect(s, cfg->inproc) != 0) {
+        int err = errno;
+        ep_cfg_destroy(&cfg);
+        return shim_fail(err, "zmtls: cannot set up the connection: %s",
+                         zmq_strerror(err));
+    }
+    char inproc[EPCFG_INPROC_MAX];
+    snprintf(inproc, sizeof(inproc), "%s", cfg->inproc);
+    if (shim_ep_commit(e, cfg, addr) < 0) {
+        real()->disconnect(s, inproc);
+        ep_cfg_destroy(&cfg);
+        return shim_fail(ENOMEM, "zmtls: out of memory");
+    }
+    int rc = io_connect(cfg);
+    if (rc < 0) {
+        real()->disconnect(s, inproc);
+        return shim_fail(-rc, "zmtls: cannot start the I/O thread");
+    }
+    return 0;
+}
+
+/* Opens the listening socket here, on the caller's thread, so that bind
+ * errors (EADDRINUSE, ...) and the ephemeral port are known when zmq_bind
+ * returns, as with tcp://. Writes the resolved endpoint to cfg->uri. */
+static int shim_listen(ep_cfg_t *cfg)
+{
+    const endpoint_t *ep = &cfg->ep;
+    char port[8];
+    snprintf(port, sizeof(port), "%d", ep->port);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    int any = strcmp(ep->host, "*") == 0;
+    if (any)
+        hints.ai_family = cfg->ipv6 ? AF_INET6 : AF_INET;
+    else
+        hints.ai_family = ep->is_ip_literal || cfg->ipv6 ? AF_UNSPEC : AF_INET;
+    int gai = getaddrinfo(any ? NULL : ep->host, port, &hints, &res);
+    if (gai != 0 || res == NULL)
+        return shim_fail(ENODEV, "zmtls: cannot resolve \"%s\": %s", ep->host,
+                         gai_strerror(gai));
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int err = errno;
+    if (fd >= 0) {
+        int one = 1, zero = 0;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (res->ai_family == AF_INET6)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, any ? &zero : &one, sizeof(int));
+        if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
+            listen(fd, cfg->backlog > 0 ? cfg->backlog : 100) != 0) {
+            err = errno;
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        return shim_fail(err, "zmtls: cannot listen on %s: %s", cfg->uri, strerror(err));
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char host[INET6_ADDRSTRLEN] = "";
+    int real_port = 0;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+            real_port = ntohs(a->sin6_port);
+            snprintf(cfg->uri, sizeof(cfg->uri), "tls://[%s]:%d", host, real_port);
+        } else {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+            real_port = ntohs(a->sin_port);
+            snprintf(cfg->uri, sizeof(cfg->uri), "tls://%s:%d", host, real_port);
+        }
+    }
+    return fd;
+}
+
+static int shim_tls_bind(void *s, const char *addr)
+{
+    shim_sock_t *e;
+    ep_cfg_t *cfg = shim_ep_begin(s, addr, 1, &e);
+    if (cfg == NULL)
+        return -1;
+    int fd = shim_listen(cfg);
+    if (fd < 0) {
+        int err = errno;
+        ep_cfg_destroy(&cfg);
+        errno = err;
+        return -1;
+    }
+    if (real()->bind(s, cfg->inproc) != 0) {
+        int err = errno;
+        close(fd);
+        ep_cfg_destroy(&cfg);
+        return shim_fail(err, "zmtls: cannot set up the listener: %s", zmq_strerror(err));
+    }
+    char inproc[EPCFG_INPROC_MAX];
+    snprintf(inproc, sizeof(inproc), "%s", cfg->inproc);
+    if (shim_ep_commit(e, cfg, addr) < 0) {
+        real()->unbind(s, inproc);
+        close(fd);
+        ep_cfg_destroy(&cfg);
+        return shim_fail(ENOMEM, "zmtls: out of memory");
+    }
+    int rc = io_bind(cfg, fd);
+    if (rc < 0) {
+        real()->unbind(s, inproc);
+        return shim_fail(-rc, "zmtls: cannot start the I/O thread");
+    }
+    return 0;
+}
+
+SHIM_EXPORT int zmq_connect(void *s, const char *addr)
+{
+    REAL_OR_FAIL(r, -1);
+    if (addr != NULL && endpoint_is_tls(addr))
+        return shim_tls_connect(s, addr);
+    int rc = r->connect(s, addr);
+    if (rc == 0) {
+        shim_sock_t *e = registry_get(s);
+        if (e != NULL)
+            e->last_is_tls = 0;
+    }
+    return rc;
+}
+
+SHIM_EXPORT int zmq_bind(void *s, const char *addr)
+{
+    REAL_OR_FAIL(r, -1);
+    if (addr != NULL && endpoint_is_tls(addr))
+        return shim_tls_bind(s, addr);
+    int rc = r->bind(s, addr);
+    if (rc == 0) {
+        shim_sock_t *e = registry_get(s);
+        if (e != NULL)
+            e->last_is_tls = 0;
+    }
+    return rc;
+}
+
+/* zmq_disconnect / zmq_unbind of a tls:// endpoint, matched as written or
+ * as resolved (libzmq needs the resolved form after a wildcard bind). */
+static int shim_tls_end(void *s, const char *addr, int is_bind)
+{
+    shim_sock_t *e = registry_get(s);
+    if (e == NULL)
+        return shim_fail(ENOTSOCK, "zmtls: not a socket zmtls knows");
+    for (shim_ep_t **pp = &e->eps; *pp != NULL; pp = &(*pp)->next) {
+        shim_ep_t *x = *pp;
+        if (x->is_bind != is_bind)
+            continue;
+        if (strcmp(x->uri, addr) != 0 && strcmp(x->resolved, addr) != 0)
+            continue;
+        *pp = x->next;
+        if (is_bind)
+            real()->unbind(s, x->inproc);
+        else
+            real()->disconnect(s, x->inproc);
+        io_close_endpoint(x->ep_id);
+        free(x);
+        return 0;
+    }
+    errno = ENOENT;
+    return -1;
+}
+
+SHIM_EXPORT int zmq_disconnect(void *s, const char *addr)
+{
+    REAL_OR_FAIL(r, -1);
+    if (addr != NULL && endpoint_is_tls(addr))
+        return shim_tls_end(s, addr, 0);
+    return r->disconnect(s, addr);
+}
+
+SHIM_EXPORT int zmq_unbind(void *s, const char *addr)
+{
+    REAL_OR_FAIL(r, -1);
+    if (addr != NULL && endpoint_is_tls(addr))
+        return shim_tls_end(s, addr, 1);
+    return r->unbind(s, addr);
+}
+
+/* ---- options ----------------------------------------------------------- */
+
+/* New credentials on a socket with endpoints: rebuild its contexts and give
+ * them to the I/O thread, which resets the auth backoff and retries at once.
+ * Credentials are often set one option at a time; a combination that does
+ * not build yet is not an error here (the next connect/bind reports it). */
+static void shim_creds_changed(shim_sock_t *e)
+{
+    SSL_CTX_free(e->client_tls);
+    SSL_CTX_free(e->server_tls);
+    e->client_tls = e->server_tls = NULL;
+    if (e->eps == NULL)
+        return;
+    int has_connect = 0, has_bind = 0;
+    for (shim_ep_t *x = e->eps; x != NULL; x = x->next) {
+        has_bind |= x->is_bind;
+        has_connect |= !x->is_bind;
+    }
+    SSL_CTX *c = NULL, *b = NULL;
+    char err[512];
+    if (has_connect &&
+        shim_opts_tls_ctx(&e->opts, 0, &e->client_tls, err, sizeof(err)) == 0 &&
+        SSL_CTX_up_ref(e->client_tls) == 1)
+        c = e->client_tls;
+    if (has_bind &&
+        shim_opts_tls_ctx(&e->opts, 1, &e->server_tls, err, sizeof(err)) == 0 &&
+        SSL_CTX_up_ref(e->server_tls) == 1)
+        b = e->server_tls;
+    if (c != NULL || b != NULL)
+        io_set_tls(e->id, c, b);
+}
+
+SHIM_EXPORT int zmq_setsockopt(void *s, int option, const void *val, size_t len)
+{
+    REAL_OR_FAIL(r, -1);
+    if (!shim_opts_owns(option))
+        return r->setsockopt(s, option, val, len);
+    shim_clear_error();
+    shim_sock_t *e = registry_get(s);
+    if (e == NULL)
+        return shim_fail(ENOTSOCK, "zmtls: not a socket zmtls knows");
+    int rc = shim_opts_set(&e->opts, option, val, len);
+    if (rc < 0)
+        return shim_fail(-rc, "zmtls: invalid value for option %#x", (unsigned)option);
+    if (shim_opts_is_credential(option))
+        shim_creds_changed(e);
+    return 0;
+}
+
+SHIM_EXPORT int zmq_getsockopt(void *s, int option, void *val, size_t *len)
+{
+    REAL_OR_FAIL(r, -1);
+    if (shim_opts_owns(option)) {
+        shim_sock_t *e = registry_get(s);
+        if (e == NULL) {
+            errno = ENOTSOCK;
+            return -1;
+        }
+        int rc = shim_opts_get(&e->opts, option, val, len);
+        if (rc < 0) {
+            errno = -rc;
+            return -1;
+        }
+        return 0;
+    }
+    if (option == ZMQ_LAST_ENDPOINT) {
+        shim_sock_t *e = registry_get(s);
+        if (e != NULL && e->last_is_tls) {
+            size_t n = strlen(e->last_endpoint) + 1;
+            if (val == NULL || len == NULL || *len < n) {
+                errno = EINVAL;
+                return -1;
+            }
+            memcpy(val, e->last_endpoint, n);
+            *len = n;
+            return 0;
+        }
+    }
+    return r->getsockopt(s, option, val, len);
+}
+
+/* ---- monitoring -------------------------------------------------------- */
+
+SHIM_EXPORT int zmq_socket_monitor(void *s, const char *addr, int events)
+{
+    REAL_OR_FAIL(r, -1);
+    shim_sock_t *e = registry_get(s);
+    if (e == NULL)
+        return r->socket_monitor(s, addr, events);
+    if (addr == NULL) {
+        int rc = r->socket_monitor(s, NULL, 0);
+        int err = errno;
+        if (e->monitored) {
+            io_monitor_stop(e->id);
+            e->monitored = 0;
+        }
+        errno = err;
+        return rc;
+    }
+    if (strncmp(addr, "inproc://", 9) != 0) {
+        errno = EPROTONOSUPPORT;
+        return -1;
+    }
+    /* A new monitor replaces the old one, which libzmq stops first. */
+    if (e->monitored) {
+        r->socket_monitor(s, NULL, 0);
+        io_monitor_stop(e->id);
+        e->monitored = 0;
+    }
+    void *out = r->socket(e->ctx, ZMQ_PAIR);
+    if (out == NULL)
+        return -1;
+    int zero = 0;
+    r->setsockopt(out, ZMQ_LINGER, &zero, sizeof(zero));
+    if (r->bind(out, addr) != 0) {
+        int err = errno;
+        r->close(out);
+        errno = err;
+        return -1;
+    }
+    char priv[EPCFG_INPROC_MAX];
+    snprintf(priv, sizeof(priv), SHIM_PRIVATE_PREFIX "mon-%u-%u", (unsigned)getpid(),
+             (unsigned)registry_next_id());
+    void *in = NULL;
+    int rc = r->socket_monitor(s, priv, events);
+    if (rc == 0) {
+        in = r->socket(e->ctx, ZMQ_PAIR);
+        rc = in == NULL ? -1 : 0;
+    }
+    if (rc == 0) {
+        r->setsockopt(in, ZMQ_LINGER, &zero, sizeof(zero));
+        rc = r->connect(in, priv);
+    }
+    if (rc == 0 && io_monitor_start(e->id, e->ctx, in, out, events) < 0) {
+        errno = ENOMEM;
+        rc = -1;
+    }
+    if (rc != 0) {
+        int err = errno;
+        r->socket_monitor(s, NULL, 0);
+        if (in != NULL)
+            r->close(in);
+        if (out != NULL)
+            r->close(out);
+        errno = err;
+        return -1;
+    }
+    e->monitored = 1;
+    return 0;
+}

@@ -58,8 +58,8 @@ static void set_file(void *s, int opt, const char *name)
         die("setsockopt");
 }
 
-static void actor_init(actor_t *a, void *ctx, const char *name, int type, const char *cert,
-                       const char *key)
+static void actor_init(actor_t *a, void *ctx, const char *name, int type,
+                       const char *cert, const char *key)
 {
     memset(a, 0, sizeof(*a));
     a->name = name;
@@ -98,7 +98,8 @@ static void actor_event(actor_t *a)
         break;
     case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
         a->auth_failures++;
-        snprintf(detail, sizeof(detail), "  (TLS alert: %s)", zmtls_alert_name((int)value));
+        snprintf(detail, sizeof(detail), "  (TLS alert: %s)",
+                 zmtls_alert_name((int)value));
         break;
     case ZMQ_EVENT_CONNECT_RETRIED:
         if (a->nretries < 16)

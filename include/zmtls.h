@@ -25,8 +25,8 @@
  *
  * Errors: zmq_connect / zmq_bind on a tls:// endpoint return -1 with errno
  * set when credentials cannot be used (ENOENT missing file, EACCES unreadable,
- * EINVAL unusable content or missing required credential, EPROTONOSUPPORT for
- * a malformed endpoint) and zmtls_last_error() says why in words.
+ * EINVAL unusable content, a missing required credential or a malformed
+ * endpoint, as libzmq says for tcp://) and zmtls_last_error() says why.
  *
  * Threading: options follow libzmq's rules for the socket they are set on.
  * The helpers below are thread-safe.

@@ -5,6 +5,14 @@
  * IPv4 literal, an IPv6 literal in brackets ([::1]), or "*" (bind only: all
  * interfaces); PORT is 1..65535, or "*" / "0" (bind only: ephemeral).
  * A connect endpoint may not use "*" for either part.
+ *
+ * Stricter than libzmq in a few places, so mistakes surface at
+ * zmq_connect/zmq_bind rather than as endless reconnects: an IPv6 address
+ * must be bracketed (a bracketed host must be IPv6, optionally with a zone
+ * id: [fe80::1%eth0]); a DNS name may use letters, digits, '-', '_' and '.',
+ * has no empty labels (one trailing dot is allowed), labels of at most 63
+ * bytes, and a name ending in an all-digit label must be a valid IPv4
+ * literal. PORT is decimal digits only (at most 5); nothing may follow it.
  */
 #ifndef ZMTLS_ENDPOINT_H
 #define ZMTLS_ENDPOINT_H
@@ -12,6 +20,9 @@
 #include <stddef.h>
 
 #define ENDPOINT_HOST_MAX 255
+/* Buffer size that always fits endpoint_format's output, NUL included:
+ * "tls://" + "[" HOST "]" + ":" + 5 digits + NUL. */
+#define ENDPOINT_URI_MAX (6 + ENDPOINT_HOST_MAX + 2 + 6 + 1)
 
 typedef struct endpoint {
     char host[ENDPOINT_HOST_MAX + 1]; /* without brackets; "*" for any */
@@ -25,11 +36,15 @@ int endpoint_is_tls(const char *uri);
 
 /* Parses a tls:// endpoint. for_bind allows the wildcards. Returns 0, or
  * -EINVAL (malformed: missing port, bad port, empty host, junk, unbalanced
- * brackets, host too long, wildcard on connect). */
+ * brackets, host too long, wildcard on connect; also NULL uri or out).
+ * *out is written only on success. */
 int endpoint_parse(const char *uri, int for_bind, endpoint_t *out);
 
-/* Formats "tls://HOST:PORT" with brackets around IPv6 hosts. Returns the
- * length written (excluding NUL) or -ENOSPC. */
+/* Formats "tls://HOST:PORT" with brackets around IPv6 hosts (is_ipv6_literal
+ * set, or a ':' in host). Returns the length written (excluding NUL) or
+ * -ENOSPC (buf then holds ""; ENDPOINT_URI_MAX always suffices), or -EINVAL
+ * when ep is NULL, its port is outside 0..65535 or its host is not
+ * NUL-terminated. */
 int endpoint_format(const endpoint_t *ep, char *buf, size_t cap);
 
 #endif

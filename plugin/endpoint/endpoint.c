@@ -1,0 +1,198 @@
+/*
+ * tls:// endpoint parsing and formatting (see endpoint.h).
+ */
+#include "endpoint/endpoint.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#define EP_PREFIX     "tls://"
+#define EP_PREFIX_LEN (sizeof(EP_PREFIX) - 1)
+#define EP_LABEL_MAX  63
+
+static int ep_is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int ep_is_alnum(char c)
+{
+    return ep_is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Port text is the whole rest of the string, so anything after the digits
+ * (a path, a space, a second colon) is rejected here. Leading zeros are
+ * tolerated as libzmq does, but the digit count is capped so the value
+ * cannot overflow. */
+static int ep_parse_port(const char *s, int for_bind, int *port)
+{
+    size_t n = strlen(s);
+    if (n == 1 && s[0] == '*') {
+        if (!for_bind)
+            return -EINVAL;
+        *port = 0;
+        return 0;
+    }
+    if (n == 0 || n > 5)
+        return -EINVAL;
+    long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ep_is_digit(s[i]))
+            return -EINVAL;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v > 65535 || (v == 0 && !for_bind))
+        return -EINVAL;
+    *port = (int)v;
+    return 0;
+}
+
+/* A bracketed host must be an IPv6 address, optionally with a zone id
+ * ("fe80::1%eth0"), because link-local peers are unreachable without one
+ * and libzmq accepts it. inet_pton does not know zone ids, so the address
+ * part is checked on its own. */
+static int ep_check_ipv6(const char *host)
+{
+    char addr[INET6_ADDRSTRLEN + 1];
+    const char *pct = strchr(host, '%');
+    size_t alen = pct ? (size_t)(pct - host) : strlen(host);
+    if (alen == 0 || alen >= sizeof addr)
+        return -EINVAL;
+    memcpy(addr, host, alen);
+    addr[alen] = '\0';
+
+    struct in6_addr a6;
+    if (inet_pton(AF_INET6, addr, &a6) != 1)
+        return -EINVAL;
+    if (pct) {
+        const char *z = pct + 1;
+        if (*z == '\0')
+            return -EINVAL;
+        for (; *z; z++)
+            if (!ep_is_alnum(*z) && *z != '.' && *z != '_' && *z != '-')
+                return -EINVAL;
+    }
+    return 0;
+}
+
+/* DNS names (and, for bind, interface names): letters, digits, '-', '_'
+ * and '.', no empty labels except one trailing dot, labels up to 63 bytes.
+ * A name whose last label is all digits is not a DNS name (RFC 3696 §2), so
+ * it is accepted only if it is a valid IPv4 literal; this rejects things
+ * like "999.1.1.1" or "1.2.3" that getaddrinfo would otherwise guess at. */
+static int ep_check_name(const char *host, int *is_ip)
+{
+    struct in_addr a4;
+    if (inet_pton(AF_INET, host, &a4) == 1) {
+        *is_ip = 1;
+        return 0;
+    }
+    *is_ip = 0;
+
+    size_t label = 0;
+    int last_numeric = 1;
+    const char *p = host;
+    for (; *p; p++) {
+        char c = *p;
+        if (c == '.') {
+            if (label == 0)
+                return -EINVAL;
+            if (p[1] == '\0')
+                break;
+            label = 0;
+            last_numeric = 1;
+            continue;
+        }
+        if (!ep_is_alnum(c) && c != '-' && c != '_')
+            return -EINVAL;
+        if (!ep_is_digit(c))
+            last_numeric = 0;
+        if (++label > EP_LABEL_MAX)
+            return -EINVAL;
+    }
+    if (label == 0 || last_numeric)
+        return -EINVAL;
+    return 0;
+}
+
+int endpoint_is_tls(const char *uri)
+{
+    return uri != NULL && strncmp(uri, EP_PREFIX, EP_PREFIX_LEN) == 0;
+}
+
+int endpoint_parse(const char *uri, int for_bind, endpoint_t *out)
+{
+    if (!endpoint_is_tls(uri) || out == NULL)
+        return -EINVAL;
+
+    /* Built in a local so *out is untouched on failure. */
+    endpoint_t ep;
+    memset(&ep, 0, sizeof ep);
+    const char *s = uri + EP_PREFIX_LEN;
+    const char *host, *host_end, *port;
+
+    if (*s == '[') {
+        host = s + 1;
+        host_end = strchr(host, ']');
+        if (host_end == NULL || host_end[1] != ':')
+            return -EINVAL;
+        port = host_end + 2;
+        ep.is_ipv6_literal = 1;
+    } else {
+        /* The first colon must be the separator: an unbracketed IPv6
+         * address would make the port ambiguous. */
+        host = s;
+        host_end = strchr(host, ':');
+        if (host_end == NULL)
+            return -EINVAL;
+        port = host_end + 1;
+    }
+
+    size_t hlen = (size_t)(host_end - host);
+    if (hlen == 0 || hlen > ENDPOINT_HOST_MAX)
+        return -EINVAL;
+    memcpy(ep.host, host, hlen);
+    ep.host[hlen] = '\0';
+
+    if (ep.is_ipv6_literal) {
+        if (ep_check_ipv6(ep.host) != 0)
+            return -EINVAL;
+        ep.is_ip_literal = 1;
+    } else if (strcmp(ep.host, "*") == 0) {
+        if (!for_bind)
+            return -EINVAL;
+    } else if (ep_check_name(ep.host, &ep.is_ip_literal) != 0) {
+        return -EINVAL;
+    }
+
+    if (ep_parse_port(port, for_bind, &ep.port) != 0)
+        return -EINVAL;
+
+    *out = ep;
+    return 0;
+}
+
+int endpoint_format(const endpoint_t *ep, char *buf, size_t cap)
+{
+    if (ep == NULL || ep->port < 0 || ep->port > 65535 ||
+        memchr(ep->host, '\0', sizeof ep->host) == NULL)
+        return -EINVAL;
+    if (buf == NULL || cap == 0)
+        return -ENOSPC;
+
+    /* A colon in the host can only be IPv6; without brackets the result
+     * would not parse back. */
+    int brackets = ep->is_ipv6_literal || strchr(ep->host, ':') != NULL;
+    int n = snprintf(buf, cap, brackets ? EP_PREFIX "[%s]:%d" : EP_PREFIX "%s:%d",
+                     ep->host, ep->port);
+    if (n < 0)
+        return -EINVAL;
+    if ((size_t)n >= cap) {
+        buf[0] = '\0';
+        return -ENOSPC;
+    }
+    return n;
+}

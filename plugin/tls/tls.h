@@ -88,11 +88,17 @@ size_t tls_conn_pending(const tls_conn_t *c);
 
 /* Writes up to len bytes. TLS_OK with *n > 0 bytes accepted (partial writes
  * allowed), TLS_WANT_* with *n == 0, or a failure. After TLS_WANT_* the next
- * call may pass a different buffer. */
+ * call may pass a different buffer. Note (OpenSSL): after TLS_WANT_* up to
+ * one record (16 KiB) of the refused bytes is already encrypted inside the
+ * connection, so the retry must start with the same bytes and be at least
+ * as long; only their address may change. len == 0 returns TLS_OK, *n == 0.
+ * Never raises SIGPIPE (the socket is written with MSG_NOSIGNAL). */
 int tls_conn_write(tls_conn_t *c, const void *buf, size_t len, size_t *n);
 
 /* Sends close_notify once, best effort. TLS_OK when sent (or nothing could
- * be sent any more), TLS_WANT_WRITE to retry. Never blocks. */
+ * be sent any more), TLS_WANT_WRITE to retry. Never blocks. Allowed after
+ * TLS_E_CLOSED too (to answer the peer's close_notify); after any other
+ * failure, or before the handshake is done, it sends nothing. */
 int tls_conn_shutdown(tls_conn_t *c);
 
 /* After a failure: the TLS alert that ended the connection (received from

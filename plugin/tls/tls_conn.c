@@ -1,0 +1,661 @@
+/*
+ * One TLS 1.3 connection over a non-blocking TCP fd (see tls.h).
+ *
+ * Failure classification rests on two observations gathered while OpenSSL
+ * runs: the first fatal alert seen in either direction (info callback) and
+ * what our socket BIO saw (hard errno, EOF). The OpenSSL error queue is
+ * emptied before every operation and after every failure, so one
+ * connection's errors never colour another's on the same thread.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include "policy/alert.h"
+#include "tls/tls.h"
+
+/* How often tls_conn_read retries an SSL_read that wanted more input while
+ * the socket still had some; see tls_conn_read. */
+#define TLS_READ_SPINS 4
+
+/* Bounds the records read while looking for a peer's alert after a write
+ * failed (tls_salvage_alert). */
+#define TLS_SALVAGE_READS 64
+
+enum {
+    TLS_ST_HANDSHAKE,
+    TLS_ST_OPEN,
+    TLS_ST_FAILED,
+};
+
+struct tls_conn {
+    SSL *ssl;
+    int fd;
+    int is_server;
+    int state;
+    int failure; /* TLS_E_* once state == TLS_ST_FAILED */
+    int shutdown_done;
+
+    /* Raw observations, filled in while OpenSSL runs. */
+    int seen_alert; /* first fatal alert in either direction, or -1 */
+    int seen_alert_received;
+    int bio_errno; /* hard errno of the current operation, 0 if none */
+    int bio_eof;   /* the peer closed the TCP stream (sticky) */
+    int bio_dry;   /* recv found nothing in the current operation */
+
+    /* The verdict, fixed by tls_fail. */
+    int alert;
+    int alert_received;
+    int io_errno;
+    char reason[200];
+};
+
+/* ---- socket BIO ---------------------------------------------------------
+ * OpenSSL's own socket BIO writes with write(2), which raises SIGPIPE when
+ * the peer has gone; a library must not kill its host process that way (and
+ * OpenSSL itself writes alerts to dead peers). This minimal BIO uses
+ * send(MSG_NOSIGNAL) and also records the errno and EOF of the operation
+ * where it happened, before anything else can overwrite errno. */
+
+static CRYPTO_ONCE tls_bio_once = CRYPTO_ONCE_STATIC_INIT;
+static BIO_METHOD *tls_bio_method;
+
+static int tls_bio_write(BIO *b, const char *data, int len)
+{
+    tls_conn_t *c = BIO_get_data(b);
+    ssize_t r;
+
+    BIO_clear_retry_flags(b);
+    do {
+        r = send(c->fd, data, (size_t)len, MSG_NOSIGNAL);
+    } while (r < 0 && errno == EINTR);
+    if (r >= 0) {
+        return (int)r;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        BIO_set_retry_write(b);
+    } else {
+        c->bio_errno = errno;
+    }
+    return -1;
+}
+
+static int tls_bio_read(BIO *b, char *buf, int len)
+{
+    tls_conn_t *c = BIO_get_data(b);
+    ssize_t r;
+
+    BIO_clear_retry_flags(b);
+    if (buf == NULL || len <= 0) {
+        return 0;
+    }
+    do {
+        r = recv(c->fd, buf, (size_t)len, 0);
+    } while (r < 0 && errno == EINTR);
+    if (r > 0) {
+        return (int)r;
+    }
+    if (r == 0) {
+        c->bio_eof = 1;
+        return 0;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        c->bio_dry = 1;
+        BIO_set_retry_read(b);
+    } else {
+        c->bio_errno = errno;
+    }
+    return -1;
+}
+
+static int tls_bio_puts(BIO *b, const char *s)
+{
+    return tls_bio_write(b, s, (int)strlen(s));
+}
+
+static long tls_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    tls_conn_t *c = BIO_get_data(b);
+
+    (void)num;
+    switch (cmd) {
+    case BIO_CTRL_FLUSH:
+        return 1; /* nothing is buffered here */
+    case BIO_CTRL_EOF:
+        /* OpenSSL 3 asks this to tell an unexpected EOF from an error. */
+        return c != NULL && c->bio_eof;
+    case BIO_C_GET_FD:
+        /* Keeps SSL_get_fd() working for debugging. */
+        if (c == NULL) {
+            return -1;
+        }
+        if (ptr != NULL) {
+            *(int *)ptr = c->fd;
+        }
+        return c->fd;
+    default:
+        return 0;
+    }
+}
+
+static void tls_bio_init(void)
+{
+    int type = BIO_get_new_index();
+    BIO_METHOD *m;
+
+    if (type == -1) {
+        return;
+    }
+    m = BIO_meth_new(type | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR, "zmtls socket");
+    if (m == NULL) {
+        return;
+    }
+    if (BIO_meth_set_write(m, tls_bio_write) != 1 ||
+        BIO_meth_set_read(m, tls_bio_read) != 1 ||
+        BIO_meth_set_puts(m, tls_bio_puts) != 1 ||
+        BIO_meth_set_ctrl(m, tls_bio_ctrl) != 1) {
+        BIO_meth_free(m);
+        return;
+    }
+    /* Lives for the whole process, like OpenSSL's built-in methods. */
+    tls_bio_method = m;
+}
+
+/* ---- observations --------------------------------------------------------- */
+
+/* Keeps the first fatal alert only: it is the one that ended the session;
+ * anything after it is an echo. */
+static void tls_info_cb(const SSL *ssl, int where, int ret)
+{
+    tls_conn_t *c;
+
+    if ((where & SSL_CB_ALERT) == 0) {
+        return;
+    }
+    c = SSL_get_app_data(ssl);
+    if (c == NULL || c->seen_alert >= 0 || ((ret >> 8) & 0xff) != SSL3_AL_FATAL) {
+        return;
+    }
+    c->seen_alert = ret & 0xff;
+    c->seen_alert_received = (where & SSL_CB_READ) != 0;
+}
+
+/* ---- classification ------------------------------------------------------- */
+
+static void tls_reason(tls_conn_t *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void tls_reason(tls_conn_t *c, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(c->reason, sizeof c->reason, fmt, ap);
+    va_end(ap);
+}
+
+/* The transport failed. An EOF explains everything after it: OpenSSL
+ * answers an unexpected EOF by sending decode_error to the departed peer,
+ * and that send's EPIPE is only an echo. */
+static int tls_fail_io(tls_conn_t *c)
+{
+    if (c->bio_eof || c->bio_errno == 0) {
+        c->io_errno = ECONNRESET;
+        tls_reason(c, "connection closed by peer without close_notify");
+    } else {
+        c->io_errno = c->bio_errno;
+        tls_reason(c, "connection error: %s", strerror(c->io_errno));
+    }
+    return TLS_E_IO;
+}
+
+/* Decides what a failed OpenSSL call means, records it, and empties the
+ * error queue. The order of the tests matters: a peer's alert explains
+ * more than the EOF that follows it, and our own verification verdict
+ * explains more than the alert we sent because of it. */
+static int tls_fail(tls_conn_t *c, int sslerr)
+{
+    unsigned long e = ERR_peek_error();
+    const char *why = e != 0 ? ERR_reason_error_string(e) : NULL;
+    long vr = SSL_get_verify_result(c->ssl);
+    int code, a = c->seen_alert;
+
+    if (why == NULL) {
+        why = "unknown error";
+    }
+    c->alert = -1;
+    c->alert_received = 0;
+    c->io_errno = 0;
+
+    if (sslerr == SSL_ERROR_ZERO_RETURN) {
+        code = TLS_E_CLOSED;
+        tls_reason(c, "peer closed the TLS session (close_notify)");
+    } else if (a >= 0 && c->seen_alert_received) {
+        c->alert = a;
+        c->alert_received = 1;
+        if (alert_is_auth(a)) {
+            code = TLS_E_AUTH;
+            tls_reason(c, "%s: alert %d %s",
+                       a == 116 ? "peer requires a client certificate"
+                                : "peer refused our certificate",
+                       a, alert_name(a));
+        } else {
+            code = TLS_E_PROTOCOL;
+            tls_reason(c, "peer sent alert %d %s", a, alert_name(a));
+        }
+    } else if (sslerr == SSL_ERROR_SYSCALL) {
+        code = tls_fail_io(c);
+    } else if (vr != X509_V_OK) {
+        code = TLS_E_AUTH;
+        c->alert = a;
+        if (a >= 0) {
+            tls_reason(c, "peer certificate not accepted: %s (alert %d %s sent)",
+                       X509_verify_cert_error_string(vr), a, alert_name(a));
+        } else {
+            tls_reason(c, "peer certificate not accepted: %s",
+                       X509_verify_cert_error_string(vr));
+        }
+    } else if (c->bio_eof) {
+        /* OpenSSL 3 reports an EOF without close_notify as a protocol error
+         * ("unexpected eof while reading"); for us the transport ended.
+         * A hard errno alone does not count here: with SSL_ERROR_SSL it is
+         * only OpenSSL failing to deliver its alert about the real error. */
+        code = tls_fail_io(c);
+    } else if (a >= 0) {
+        c->alert = a;
+        if (alert_is_auth(a)) {
+            /* e.g. 116: the client sent no certificate at all, so there
+             * was nothing to verify and the verify result stayed OK. */
+            code = TLS_E_AUTH;
+            tls_reason(c, "peer certificate not accepted: %s (alert %d %s sent)", why, a,
+                       alert_name(a));
+        } else {
+            code = TLS_E_PROTOCOL;
+            tls_reason(c, "TLS protocol error: %s (alert %d %s sent)", why, a,
+                       alert_name(a));
+        }
+    } else if (e != 0 && ERR_GET_REASON(e) == (ERR_R_MALLOC_FAILURE & ERR_REASON_MASK)) {
+        code = TLS_E_NOMEM;
+        tls_reason(c, "out of memory in TLS");
+    } else if (sslerr == SSL_ERROR_SSL) {
+        code = TLS_E_PROTOCOL;
+        tls_reason(c, "TLS protocol error: %s", why);
+    } else {
+        /* Callback-driven states (X509 lookup, async...) are never enabled
+         * here; treat one appearing as a protocol failure, not a crash. */
+        code = TLS_E_PROTOCOL;
+        tls_reason(c, "TLS protocol error: unexpected OpenSSL state %d", sslerr);
+    }
+    ERR_clear_error();
+    c->state = TLS_ST_FAILED;
+    c->failure = code;
+    return code;
+}
+
+/* Maps a non-success OpenSSL return: retry conditions or failure. */
+static int tls_after(tls_conn_t *c, int ret)
+{
+    int e = SSL_get_error(c->ssl, ret);
+
+    if (e == SSL_ERROR_WANT_READ) {
+        ERR_clear_error();
+        return TLS_WANT_READ;
+    }
+    if (e == SSL_ERROR_WANT_WRITE) {
+        ERR_clear_error();
+        return TLS_WANT_WRITE;
+    }
+    return tls_fail(c, e);
+}
+
+/* Start of every OpenSSL operation: a clean queue (SSL_get_error reads it)
+ * and no errno left over from the previous operation. */
+static void tls_begin(tls_conn_t *c)
+{
+    ERR_clear_error();
+    c->bio_errno = 0;
+    c->bio_dry = 0;
+}
+
+static void tls_note_open(tls_conn_t *c)
+{
+    if (c->state == TLS_ST_HANDSHAKE && SSL_is_init_finished(c->ssl)) {
+        c->state = TLS_ST_OPEN;
+    }
+}
+
+/* ---- peer name ------------------------------------------------------------ */
+
+/* IP literals are checked against IP SANs and get no SNI (RFC 6066 forbids
+ * it); anything else is a DNS name, checked against DNS SANs and sent as
+ * SNI. Accepts "[v6]" and drops a "%zone" suffix, as URLs and link-local
+ * addresses carry them but certificates never do. */
+static int tls_set_peer_name(SSL *ssl, const char *name)
+{
+    char lit[INET6_ADDRSTRLEN + 1];
+    unsigned char bin[sizeof(struct in6_addr)];
+    size_t n = strlen(name);
+    const char *s = name;
+    const char *zone;
+
+    if (n >= 2 && name[0] == '[' && name[n - 1] == ']') {
+        s = name + 1;
+        n -= 2;
+    }
+    zone = memchr(s, '%', n);
+    if (zone != NULL) {
+        n = (size_t)(zone - s);
+    }
+    if (n < sizeof lit) {
+        memcpy(lit, s, n);
+        lit[n] = '\0';
+        if (inet_pton(AF_INET, lit, bin) == 1 || inet_pton(AF_INET6, lit, bin) == 1) {
+            return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), lit) == 1 ? 0
+                                                                                : -EINVAL;
+        }
+    }
+    if (s != name || zone != NULL) {
+        return -EINVAL; /* brackets or a zone around something not an IP */
+    }
+    /* Partial wildcards ("w*.example") are a legacy oddity; refuse them. */
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (SSL_set1_host(ssl, name) != 1 || SSL_set_tlsext_host_name(ssl, name) != 1) {
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* ---- public API ----------------------------------------------------------- */
+
+int tls_conn_new(tls_conn_t **out, SSL_CTX *ctx, int fd, int is_server,
+                 const char *verify_name)
+{
+    tls_conn_t *c;
+    BIO *bio;
+
+    if (out == NULL) {
+        return -EINVAL;
+    }
+    *out = NULL;
+    if (ctx == NULL || fd < 0) {
+        return -EINVAL;
+    }
+    if (CRYPTO_THREAD_run_once(&tls_bio_once, tls_bio_init) != 1 ||
+        tls_bio_method == NULL) {
+        ERR_clear_error();
+        return -ENOMEM;
+    }
+    c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        return -ENOMEM;
+    }
+    c->fd = fd;
+    c->is_server = is_server != 0;
+    c->state = TLS_ST_HANDSHAKE;
+    c->seen_alert = -1;
+    c->alert = -1;
+    snprintf(c->reason, sizeof c->reason, "no failure");
+
+    ERR_clear_error();
+    c->ssl = SSL_new(ctx);
+    bio = c->ssl != NULL ? BIO_new(tls_bio_method) : NULL;
+    if (bio == NULL) {
+        SSL_free(c->ssl);
+        free(c);
+        ERR_clear_error();
+        return -ENOMEM;
+    }
+    BIO_set_data(bio, c);
+    BIO_set_init(bio, 1);
+    SSL_set_bio(c->ssl, bio, bio); /* the SSL owns the BIO from here */
+    SSL_set_app_data(c->ssl, c);
+    SSL_set_info_callback(c->ssl, tls_info_cb);
+    /* Also on the SSL, in case ctx was not built by tls_ctx_new. */
+    SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                             SSL_MODE_RELEASE_BUFFERS | SSL_MODE_AUTO_RETRY);
+    if (c->is_server) {
+        SSL_set_accept_state(c->ssl);
+    } else {
+        SSL_set_connect_state(c->ssl);
+        if (verify_name != NULL && verify_name[0] != '\0' &&
+            tls_set_peer_name(c->ssl, verify_name) != 0) {
+            SSL_free(c->ssl);
+            free(c);
+            ERR_clear_error();
+            return -EINVAL;
+        }
+    }
+    ERR_clear_error();
+    *out = c;
+    return 0;
+}
+
+void tls_conn_destroy(tls_conn_t **conn)
+{
+    tls_conn_t *c;
+
+    if (conn == NULL || *conn == NULL) {
+        return;
+    }
+    c = *conn;
+    *conn = NULL;
+    SSL_free(c->ssl); /* frees the BIO too; never sends anything */
+    ERR_clear_error();
+    free(c);
+}
+
+int tls_conn_handshake(tls_conn_t *c)
+{
+    int r;
+
+    if (c == NULL) {
+        return TLS_E_IO;
+    }
+    if (c->state == TLS_ST_FAILED) {
+        return c->failure;
+    }
+    if (c->state == TLS_ST_OPEN) {
+        return TLS_OK;
+    }
+    tls_begin(c);
+    r = SSL_do_handshake(c->ssl);
+    if (r == 1) {
+        ERR_clear_error();
+        c->state = TLS_ST_OPEN;
+        return TLS_OK;
+    }
+    return tls_after(c, r);
+}
+
+int tls_conn_read(tls_conn_t *c, void *buf, size_t cap, size_t *n)
+{
+    int i;
+
+    if (n != NULL) {
+        *n = 0;
+    }
+    if (c == NULL || n == NULL || (buf == NULL && cap > 0)) {
+        return TLS_E_IO;
+    }
+    if (c->state == TLS_ST_FAILED) {
+        return c->failure;
+    }
+    if (cap == 0) {
+        return TLS_OK;
+    }
+    /* A read may consume only a post-handshake message (a session ticket,
+     * a key update) and report WANT_READ. If that happened without the
+     * socket running dry, data may be right behind it: asking again
+     * reaches it instead of leaving the caller waiting on an fd that will
+     * not fire. (SSL_MODE_AUTO_RETRY makes OpenSSL do this itself; the
+     * loop keeps the guarantee whatever the mode.) */
+    for (i = 0; i < TLS_READ_SPINS; i++) {
+        size_t got = 0;
+        int r, e;
+
+        tls_begin(c);
+        r = SSL_read_ex(c->ssl, buf, cap, &got);
+        if (r == 1) {
+            ERR_clear_error();
+            tls_note_open(c);
+            *n = got;
+            return TLS_OK;
+        }
+        e = SSL_get_error(c->ssl, r);
+        if (e == SSL_ERROR_WANT_READ && !c->bio_dry) {
+            continue;
+        }
+        tls_note_open(c);
+        return tls_after(c, r);
+    }
+    ERR_clear_error();
+    return TLS_WANT_READ;
+}
+
+size_t tls_conn_pending(const tls_conn_t *c)
+{
+    int p;
+
+    if (c == NULL || c->state == TLS_ST_FAILED) {
+        return 0;
+    }
+    p = SSL_pending(c->ssl);
+    return p > 0 ? (size_t)p : 0;
+}
+
+/* A write that failed because the peer reset the connection: in TLS 1.3
+ * the server refuses a client certificate after the client has finished
+ * its handshake, so the alert explaining the reset may already sit unread
+ * in our receive buffer. Read (and discard) until it shows up. */
+static void tls_salvage_alert(tls_conn_t *c)
+{
+    unsigned char scratch[1024];
+    int i;
+
+    for (i = 0; i < TLS_SALVAGE_READS && c->seen_alert < 0; i++) {
+        size_t got = 0;
+
+        ERR_clear_error();
+        if (SSL_read_ex(c->ssl, scratch, sizeof scratch, &got) != 1) {
+            break;
+        }
+    }
+    ERR_clear_error();
+}
+
+int tls_conn_write(tls_conn_t *c, const void *buf, size_t len, size_t *n)
+{
+    size_t w = 0;
+    int r, e;
+
+    if (n != NULL) {
+        *n = 0;
+    }
+    if (c == NULL || n == NULL || (buf == NULL && len > 0)) {
+        return TLS_E_IO;
+    }
+    if (c->state == TLS_ST_FAILED) {
+        return c->failure;
+    }
+    if (len == 0) {
+        return TLS_OK;
+    }
+    tls_begin(c);
+    r = SSL_write_ex(c->ssl, buf, len, &w);
+    if (r == 1) {
+        ERR_clear_error();
+        tls_note_open(c);
+        *n = w;
+        return TLS_OK;
+    }
+    e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_SYSCALL && SSL_is_init_finished(c->ssl) && c->seen_alert < 0 &&
+        (c->bio_errno == EPIPE || c->bio_errno == ECONNRESET)) {
+        int saved = c->bio_errno;
+
+        tls_salvage_alert(c);
+        if (c->seen_alert >= 0 && c->seen_alert_received) {
+            return tls_fail(c, SSL_ERROR_SSL);
+        }
+        /* The salvage reads changed OpenSSL's notion of the last error;
+         * report the write's own failure. */
+        c->bio_errno = saved;
+        return tls_fail(c, SSL_ERROR_SYSCALL);
+    }
+    tls_note_open(c);
+    return tls_after(c, r);
+}
+
+int tls_conn_shutdown(tls_conn_t *c)
+{
+    int r, e;
+
+    if (c == NULL || c->shutdown_done) {
+        return TLS_OK;
+    }
+    /* After a real failure OpenSSL forbids SSL_shutdown, and mid-handshake
+     * there is no session to close: nothing can be sent. A peer's
+     * close_notify (TLS_E_CLOSED) still allows answering with ours. */
+    if ((c->state == TLS_ST_FAILED && c->failure != TLS_E_CLOSED) ||
+        !SSL_is_init_finished(c->ssl)) {
+        c->shutdown_done = 1;
+        return TLS_OK;
+    }
+    tls_begin(c);
+    r = SSL_shutdown(c->ssl);
+    if (r >= 0) {
+        /* 0 means our close_notify left and the peer's has not arrived: we
+         * never wait for it. */
+        ERR_clear_error();
+        c->shutdown_done = 1;
+        return TLS_OK;
+    }
+    e = SSL_get_error(c->ssl, r);
+    ERR_clear_error();
+    if (e == SSL_ERROR_WANT_WRITE) {
+        return TLS_WANT_WRITE;
+    }
+    c->shutdown_done = 1;
+    return TLS_OK;
+}
+
+int tls_conn_alert(const tls_conn_t *c)
+{
+    return c != NULL && c->state == TLS_ST_FAILED ? c->alert : -1;
+}
+
+int tls_conn_alert_received(const tls_conn_t *c)
+{
+    return c != NULL && c->state == TLS_ST_FAILED ? c->alert_received : 0;
+}
+
+int tls_conn_errno(const tls_conn_t *c)
+{
+    return c != NULL && c->state == TLS_ST_FAILED ? c->io_errno : 0;
+}
+
+const char *tls_conn_reason(const tls_conn_t *c)
+{
+    return c != NULL ? c->reason : "no connection";
+}
+
+int tls_conn_resumed(const tls_conn_t *c)
+{
+    return c != NULL && c->state != TLS_ST_HANDSHAKE && SSL_session_reused(c->ssl) ? 1
+                                                                                   : 0;
+}

@@ -1,0 +1,859 @@
+/*
+ * tls_conn over real loopback TCP: a client and a server connection on two
+ * non-blocking fds, driven by a poll() pump with a deadline (no sleeps).
+ * Checks the handshake, data in both directions, and how every kind of
+ * failure is classified: which code, which alert, in which direction.
+ * Needs ZMTLS_TEST_CERTS (scripts/make-certs.sh output).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "check.h"
+#include "policy/alert.h"
+#include "tls/tls.h"
+
+#define DEADLINE_MS 20000
+
+static const char *certs_dir;
+
+static const char *cert_path(const char *name)
+{
+    static char bufs[8][512];
+    static int next;
+    char *b = bufs[next++ % 8];
+
+    snprintf(b, sizeof bufs[0], "%s/%s", certs_dir, name);
+    return b;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int time_left(uint64_t deadline)
+{
+    uint64_t now = now_ms();
+
+    if (now >= deadline) {
+        fprintf(stderr, "deadline reached\n");
+        CHECK(0);
+    }
+    return (int)(deadline - now);
+}
+
+/* cert/key NULL: no certificate. */
+static SSL_CTX *make_ctx(int is_server, const char *cert, const char *key, const char *ca)
+{
+    tls_creds_t cr = {0};
+    SSL_CTX *ctx = NULL;
+    char err[256];
+    int rc;
+
+    cr.cert_file = cert != NULL ? cert_path(cert) : NULL;
+    cr.key_file = key != NULL ? cert_path(key) : NULL;
+    cr.ca_file = ca != NULL ? cert_path(ca) : NULL;
+    rc = tls_ctx_new(&ctx, is_server, &cr, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "tls_ctx_new: %s\n", err);
+    }
+    CHECK_EQ(rc, 0);
+    return ctx;
+}
+
+static void set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+
+    CHECK(fl >= 0);
+    CHECK_EQ(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
+}
+
+/* A connected loopback TCP pair on an ephemeral port. */
+static void tcp_pair(int *cfd, int *sfd)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof a;
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    CHECK(l >= 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK_EQ(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+    CHECK_EQ(listen(l, 1), 0);
+    CHECK_EQ(getsockname(l, (struct sockaddr *)&a, &alen), 0);
+    *cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    CHECK(*cfd >= 0);
+    /* Blocking connect completes from the listen backlog at once. */
+    CHECK_EQ(connect(*cfd, (struct sockaddr *)&a, sizeof a), 0);
+    *sfd = accept(l, NULL, NULL);
+    CHECK(*sfd >= 0);
+    close(l);
+    set_nonblock(*cfd);
+    set_nonblock(*sfd);
+}
+
+typedef struct peer {
+    tls_conn_t *c;
+    int fd;
+    int rc;
+    int done;
+} peer_t;
+
+typedef struct pair {
+    SSL_CTX *cctx, *sctx;
+    peer_t cl, sv;
+} pair_t;
+
+static void pair_open(pair_t *p, SSL_CTX *cctx, SSL_CTX *sctx, const char *verify_name)
+{
+    memset(p, 0, sizeof *p);
+    p->cctx = cctx;
+    p->sctx = sctx;
+    tcp_pair(&p->cl.fd, &p->sv.fd);
+    CHECK_EQ(tls_conn_new(&p->cl.c, cctx, p->cl.fd, 0, verify_name), 0);
+    CHECK_EQ(tls_conn_new(&p->sv.c, sctx, p->sv.fd, 1, NULL), 0);
+}
+
+static void pair_close(pair_t *p)
+{
+    tls_conn_destroy(&p->cl.c);
+    tls_conn_destroy(&p->sv.c);
+    CHECK(p->cl.c == NULL && p->sv.c == NULL);
+    if (p->cl.fd >= 0) {
+        close(p->cl.fd);
+    }
+    if (p->sv.fd >= 0) {
+        close(p->sv.fd);
+    }
+    SSL_CTX_free(p->cctx);
+    SSL_CTX_free(p->sctx);
+    /* Failures must not leave errors behind for the next connection. */
+    CHECK_EQ(ERR_peek_error(), 0);
+}
+
+static short want_events(int rc)
+{
+    return rc == TLS_WANT_WRITE ? POLLOUT : POLLIN;
+}
+
+/* Drives the handshakes of the given peers until each has finished
+ * (TLS_OK or a failure). */
+static void handshake(peer_t **peers, int n)
+{
+    uint64_t deadline = now_ms() + DEADLINE_MS;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        peers[i]->done = 0;
+    }
+    for (;;) {
+        struct pollfd pfd[2];
+        int np = 0, pending = 0;
+
+        for (i = 0; i < n; i++) {
+            peer_t *x = peers[i];
+            if (x->done) {
+                continue;
+            }
+            x->rc = tls_conn_handshake(x->c);
+            if (x->rc == TLS_OK || x->rc < 0) {
+                x->done = 1;
+            } else {
+                pending++;
+            }
+        }
+        if (pending == 0) {
+            return;
+        }
+        for (i = 0; i < n; i++) {
+            if (!peers[i]->done) {
+                pfd[np].fd = peers[i]->fd;
+                pfd[np].events = want_events(peers[i]->rc);
+                pfd[np].revents = 0;
+                np++;
+            }
+        }
+        CHECK(poll(pfd, (nfds_t)np, time_left(deadline)) > 0);
+    }
+}
+
+static void handshake_pair(pair_t *p)
+{
+    peer_t *both[2] = {&p->cl, &p->sv};
+
+    handshake(both, 2);
+}
+
+/* Reads until something other than TLS_WANT_* comes out: data (returned
+ * as TLS_OK with *n > 0) or a failure. */
+static int read_until(peer_t *x, void *buf, size_t cap, size_t *n)
+{
+    uint64_t deadline = now_ms() + DEADLINE_MS;
+
+    for (;;) {
+        struct pollfd pfd;
+        int rc = tls_conn_read(x->c, buf, cap, n);
+
+        if (rc == TLS_OK) {
+            CHECK(*n > 0);
+            return rc;
+        }
+        CHECK_EQ(*n, 0);
+        if (rc < 0) {
+            return rc;
+        }
+        pfd.fd = x->fd;
+        pfd.events = want_events(rc);
+        CHECK(poll(&pfd, 1, time_left(deadline)) > 0);
+    }
+}
+
+typedef struct flow {
+    peer_t *w, *r;
+    const unsigned char *src;
+    unsigned char *dst;
+    size_t len, sent, got;
+} flow_t;
+
+/* Moves every flow to completion at once, so both directions compete for
+ * the sockets as they would in a real connection. */
+static void transfer(flow_t *f, int nf)
+{
+    uint64_t deadline = now_ms() + DEADLINE_MS;
+
+    for (;;) {
+        struct pollfd pfd[8];
+        int np = 0, progress = 0, busy = 0, i;
+
+        for (i = 0; i < nf; i++) {
+            size_t n;
+            int rc;
+
+            while (f[i].sent < f[i].len) {
+                rc = tls_conn_write(f[i].w->c, f[i].src + f[i].sent, f[i].len - f[i].sent,
+                                    &n);
+                CHECK(rc >= 0);
+                if (rc != TLS_OK) {
+                    CHECK_EQ(n, 0);
+                    pfd[np].fd = f[i].w->fd;
+                    pfd[np].events = want_events(rc);
+                    np++;
+                    break;
+                }
+                CHECK(n > 0 && n <= f[i].len - f[i].sent);
+                f[i].sent += n;
+                progress = 1;
+            }
+            while (f[i].got < f[i].len) {
+                rc = tls_conn_read(f[i].r->c, f[i].dst + f[i].got, f[i].len - f[i].got,
+                                   &n);
+                CHECK(rc >= 0);
+                if (rc != TLS_OK) {
+                    CHECK_EQ(n, 0);
+                    pfd[np].fd = f[i].r->fd;
+                    pfd[np].events = want_events(rc);
+                    np++;
+                    break;
+                }
+                CHECK(n > 0);
+                f[i].got += n;
+                progress = 1;
+            }
+            busy |= f[i].sent < f[i].len || f[i].got < f[i].len;
+        }
+        if (!busy) {
+            return;
+        }
+        if (!progress) {
+            CHECK(poll(pfd, (nfds_t)np, time_left(deadline)) > 0);
+        } else {
+            (void)time_left(deadline);
+        }
+    }
+}
+
+static void fill_pattern(unsigned char *b, size_t n, uint32_t seed)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        b[i] = (unsigned char)(seed >> 16);
+    }
+}
+
+static void check_reason_has(const tls_conn_t *c, const char *what)
+{
+    const char *r = tls_conn_reason(c);
+
+    fprintf(stderr, "    reason: %s\n", r);
+    if (strstr(r, what) == NULL) {
+        fprintf(stderr, "reason \"%s\" lacks \"%s\"\n", r, what);
+        CHECK(0);
+    }
+}
+
+/* ---- scenarios ------------------------------------------------------------ */
+
+static void test_good_and_data(void)
+{
+    pair_t p;
+    unsigned char small[64];
+    size_t n;
+    enum { BIG = 1 << 20 };
+    unsigned char *a = malloc(BIG), *b = malloc(BIG), *ra = malloc(BIG),
+                  *rb = malloc(BIG);
+
+    fprintf(stderr, "good handshake and data\n");
+    CHECK(a && b && ra && rb);
+    pair_open(&p, make_ctx(0, "client.pem", "client.key", "ca.pem"),
+              make_ctx(1, "server.pem", "server.key", "ca.pem"), "127.0.0.1");
+    /* Queries before any failure. */
+    CHECK_EQ(tls_conn_alert(p.cl.c), -1);
+    CHECK_STR(tls_conn_reason(p.cl.c), "no failure");
+    handshake_pair(&p);
+    CHECK_EQ(p.cl.rc, TLS_OK);
+    CHECK_EQ(p.sv.rc, TLS_OK);
+    CHECK_EQ(tls_conn_handshake(p.cl.c), TLS_OK); /* idempotent */
+    CHECK_EQ(tls_conn_resumed(p.cl.c), 0);
+    CHECK_EQ(tls_conn_resumed(p.sv.c), 0);
+
+    /* The server's session tickets are consumed silently: no data yet. */
+    CHECK_EQ(tls_conn_read(p.cl.c, small, sizeof small, &n), TLS_WANT_READ);
+    CHECK_EQ(n, 0);
+
+    /* Small messages both ways. */
+    CHECK_EQ(tls_conn_write(p.cl.c, "hello", 5, &n), TLS_OK);
+    CHECK_EQ(n, 5);
+    CHECK_EQ(read_until(&p.sv, small, sizeof small, &n), TLS_OK);
+    CHECK_EQ(n, 5);
+    CHECK(memcmp(small, "hello", 5) == 0);
+    CHECK_EQ(tls_conn_write(p.sv.c, "world", 5, &n), TLS_OK);
+    CHECK_EQ(read_until(&p.cl, small, sizeof small, &n), TLS_OK);
+    CHECK_EQ(n, 5);
+    CHECK(memcmp(small, "world", 5) == 0);
+
+    /* A record read in part: the rest is pending inside the connection
+     * and comes out without the fd. */
+    fill_pattern(a, 100, 7);
+    CHECK_EQ(tls_conn_write(p.sv.c, a, 100, &n), TLS_OK);
+    CHECK_EQ(n, 100);
+    CHECK_EQ(read_until(&p.cl, small, 10, &n), TLS_OK);
+    CHECK_EQ(n, 10);
+    CHECK_EQ(tls_conn_pending(p.cl.c), 90);
+    CHECK_EQ(tls_conn_read(p.cl.c, small + 10, sizeof small - 10, &n), TLS_OK);
+    CHECK_EQ(n, 54);
+    CHECK_EQ(tls_conn_read(p.cl.c, ra, 100, &n), TLS_OK);
+    CHECK_EQ(n, 36);
+    CHECK(memcmp(small, a, 64) == 0 && memcmp(ra, a + 64, 36) == 0);
+    CHECK_EQ(tls_conn_pending(p.cl.c), 0);
+
+    /* 1 MiB each way at the same time. */
+    fill_pattern(a, BIG, 1);
+    fill_pattern(b, BIG, 2);
+    {
+        flow_t f[2] = {
+            {&p.cl, &p.sv, a, ra, BIG, 0, 0},
+            {&p.sv, &p.cl, b, rb, BIG, 0, 0},
+        };
+        transfer(f, 2);
+    }
+    CHECK(memcmp(a, ra, BIG) == 0);
+    CHECK(memcmp(b, rb, BIG) == 0);
+
+    /* Clean end: close_notify is TLS_E_CLOSED with no alert; the side that
+     * received it may still answer with its own. */
+    CHECK_EQ(tls_conn_shutdown(p.cl.c), TLS_OK);
+    CHECK_EQ(tls_conn_shutdown(p.cl.c), TLS_OK); /* once only */
+    CHECK_EQ(read_until(&p.sv, small, sizeof small, &n), TLS_E_CLOSED);
+    CHECK_EQ(tls_conn_alert(p.sv.c), -1);
+    check_reason_has(p.sv.c, "close_notify");
+    CHECK_EQ(tls_conn_shutdown(p.sv.c), TLS_OK);
+    CHECK_EQ(read_until(&p.cl, small, sizeof small, &n), TLS_E_CLOSED);
+    /* A dead connection keeps answering with its failure. */
+    CHECK_EQ(tls_conn_read(p.sv.c, small, sizeof small, &n), TLS_E_CLOSED);
+    CHECK_EQ(tls_conn_write(p.sv.c, "x", 1, &n), TLS_E_CLOSED);
+    CHECK_EQ(n, 0);
+    pair_close(&p);
+    free(a);
+    free(b);
+    free(ra);
+    free(rb);
+}
+
+/* A refused write retried from another address holding the same bytes
+ * (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER at work). A small send buffer and a
+ * reader that does not read yet make sure the refusal happens. */
+static void test_moving_write_buffer(void)
+{
+    enum { LEN = 1 << 20 };
+    unsigned char *a = malloc(LEN), *copy = malloc(LEN), *got = malloc(LEN);
+    int small = 16384, rc;
+    size_t sent = 0, n;
+    pair_t p;
+
+    fprintf(stderr, "write retried from a moved buffer\n");
+    CHECK(a && copy && got);
+    fill_pattern(a, LEN, 3);
+    pair_open(&p, make_ctx(0, "client.pem", "client.key", "ca.pem"),
+              make_ctx(1, "server.pem", "server.key", "ca.pem"), "127.0.0.1");
+    CHECK_EQ(setsockopt(p.cl.fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    handshake_pair(&p);
+    CHECK_EQ(p.cl.rc, TLS_OK);
+    CHECK_EQ(p.sv.rc, TLS_OK);
+    while ((rc = tls_conn_write(p.cl.c, a + sent, LEN - sent, &n)) == TLS_OK) {
+        sent += n;
+        CHECK(sent < LEN);
+    }
+    CHECK_EQ(rc, TLS_WANT_WRITE);
+    CHECK_EQ(n, 0);
+    /* A tiny send buffer makes loopback TCP crawl: restore a normal one. */
+    small = 1 << 20;
+    CHECK_EQ(setsockopt(p.cl.fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    memcpy(copy, a, LEN);
+    memset(a, 0xEE, LEN); /* the old address must no longer matter */
+    {
+        flow_t f = {&p.cl, &p.sv, copy, got, LEN, sent, 0};
+        transfer(&f, 1);
+    }
+    CHECK(memcmp(copy, got, LEN) == 0);
+    pair_close(&p);
+    free(a);
+    free(copy);
+    free(got);
+}
+
+/* Name checks that must pass: IP SANs (v4, v6, bracketed v6), a DNS SAN,
+ * and no name at all (chain only). */
+static void test_good_names(void)
+{
+    static const char *names[] = {"127.0.0.1", "::1", "[::1]", "localhost", NULL};
+    size_t i;
+
+    fprintf(stderr, "accepted server names\n");
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        pair_t p;
+
+        pair_open(&p, make_ctx(0, "client.pem", "client.key", "ca.pem"),
+                  make_ctx(1, "server.pem", "server.key", "ca.pem"), names[i]);
+        handshake_pair(&p);
+        CHECK_EQ(p.cl.rc, TLS_OK);
+        CHECK_EQ(p.sv.rc, TLS_OK);
+        pair_close(&p);
+    }
+}
+
+/* How a refused client looks from both ends. server_closes: the server
+ * closes its fd right after failing (possibly with a RST), before the
+ * client reads. */
+static void refused_client(const char *cert, const char *key, int expect_alert,
+                           int server_closes)
+{
+    pair_t p;
+    unsigned char buf[64];
+    size_t n;
+
+    fprintf(stderr, "refused client %s%s: expect alert %d\n", cert ? cert : "(none)",
+            server_closes ? " (server closes at once)" : "", expect_alert);
+    pair_open(&p, make_ctx(0, cert, key, "ca.pem"),
+              make_ctx(1, "server.pem", "server.key", "ca.pem"), "127.0.0.1");
+    handshake_pair(&p);
+    /* TLS 1.3: the client is done before the server looks at its
+     * certificate. */
+    CHECK_EQ(p.cl.rc, TLS_OK);
+    CHECK_EQ(p.sv.rc, TLS_E_AUTH);
+    fprintf(stderr, "    server: alert %d received=%d\n", tls_conn_alert(p.sv.c),
+            tls_conn_alert_received(p.sv.c));
+    CHECK_EQ(tls_conn_alert(p.sv.c), expect_alert);
+    CHECK_EQ(tls_conn_alert_received(p.sv.c), 0);
+    check_reason_has(p.sv.c, alert_name(expect_alert));
+    check_reason_has(p.sv.c, "sent");
+    /* Nothing can be sent any more: best effort says OK. */
+    CHECK_EQ(tls_conn_shutdown(p.sv.c), TLS_OK);
+    CHECK_EQ(tls_conn_handshake(p.sv.c), TLS_E_AUTH);
+    if (server_closes) {
+        close(p.sv.fd);
+        p.sv.fd = -1;
+    }
+
+    CHECK_EQ(read_until(&p.cl, buf, sizeof buf, &n), TLS_E_AUTH);
+    fprintf(stderr, "    client: alert %d received=%d\n", tls_conn_alert(p.cl.c),
+            tls_conn_alert_received(p.cl.c));
+    CHECK_EQ(tls_conn_alert(p.cl.c), expect_alert);
+    CHECK_EQ(tls_conn_alert_received(p.cl.c), 1);
+    CHECK_EQ(tls_conn_errno(p.cl.c), 0);
+    check_reason_has(p.cl.c, alert_name(expect_alert));
+    pair_close(&p);
+}
+
+/* The refused client writes first: the server has closed (with unread data,
+ * so the kernel answers with a RST) and the write fails, but the alert that
+ * explains it is already in the client's receive buffer. */
+static void refused_client_writes(void)
+{
+    pair_t p;
+    uint64_t deadline;
+    size_t n;
+    int rc;
+
+    fprintf(stderr, "refused client writes into a reset connection\n");
+    pair_open(&p, make_ctx(0, "rogue-client.pem", "rogue-client.key", "ca.pem"),
+              make_ctx(1, "server.pem", "server.key", "ca.pem"), "127.0.0.1");
+    /* Drive both, but stop as soon as the client is done, before the
+     * server gets to look at the client's certificate. */
+    deadline = now_ms() + DEADLINE_MS;
+    for (;;) {
+        struct pollfd pfd[2];
+
+        p.cl.rc = tls_conn_handshake(p.cl.c);
+        if (p.cl.rc == TLS_OK) {
+            break;
+        }
+        CHECK(p.cl.rc > 0);
+        p.sv.rc = tls_conn_handshake(p.sv.c);
+        CHECK(p.sv.rc > 0);
+        pfd[0].fd = p.cl.fd;
+        pfd[0].events = want_events(p.cl.rc);
+        pfd[1].fd = p.sv.fd;
+        pfd[1].events = want_events(p.sv.rc);
+        CHECK(poll(pfd, 2, time_left(deadline)) > 0);
+    }
+    /* Application data the server will never read. */
+    CHECK_EQ(tls_conn_write(p.cl.c, "unread", 6, &n), TLS_OK);
+    {
+        peer_t *sv[1] = {&p.sv};
+        handshake(sv, 1);
+    }
+    CHECK_EQ(p.sv.rc, TLS_E_AUTH);
+    CHECK_EQ(tls_conn_alert(p.sv.c), 48);
+    close(p.sv.fd);
+    p.sv.fd = -1;
+
+    deadline = now_ms() + DEADLINE_MS;
+    do {
+        (void)time_left(deadline);
+        rc = tls_conn_write(p.cl.c, "more", 4, &n);
+    } while (rc == TLS_OK || rc == TLS_WANT_WRITE);
+    fprintf(stderr, "    client write: rc %d alert %d received=%d errno %d\n", rc,
+            tls_conn_alert(p.cl.c), tls_conn_alert_received(p.cl.c),
+            tls_conn_errno(p.cl.c));
+    CHECK_EQ(rc, TLS_E_AUTH);
+    CHECK_EQ(tls_conn_alert(p.cl.c), 48);
+    CHECK_EQ(tls_conn_alert_received(p.cl.c), 1);
+    check_reason_has(p.cl.c, "peer refused our certificate");
+    pair_close(&p);
+}
+
+/* The client refuses the server: the client fails its handshake having
+ * sent an auth alert, which the server receives. */
+static void refused_server(const char *cert, const char *key, const char *client_ca,
+                           const char *verify_name, int expect_alert)
+{
+    pair_t p;
+
+    fprintf(stderr, "refused server %s (client CA %s, name %s): expect alert %d\n", cert,
+            client_ca, verify_name, expect_alert);
+    pair_open(&p, make_ctx(0, "client.pem", "client.key", client_ca),
+              make_ctx(1, cert, key, "ca.pem"), verify_name);
+    handshake_pair(&p);
+    fprintf(stderr, "    client: rc %d alert %d received=%d\n", p.cl.rc,
+            tls_conn_alert(p.cl.c), tls_conn_alert_received(p.cl.c));
+    fprintf(stderr, "    server: rc %d alert %d received=%d\n", p.sv.rc,
+            tls_conn_alert(p.sv.c), tls_conn_alert_received(p.sv.c));
+    CHECK_EQ(p.cl.rc, TLS_E_AUTH);
+    CHECK_EQ(tls_conn_alert(p.cl.c), expect_alert);
+    CHECK(alert_is_auth(tls_conn_alert(p.cl.c)));
+    CHECK_EQ(tls_conn_alert_received(p.cl.c), 0);
+    check_reason_has(p.cl.c, "peer certificate not accepted");
+    CHECK_EQ(p.sv.rc, TLS_E_AUTH);
+    CHECK_EQ(tls_conn_alert(p.sv.c), expect_alert);
+    CHECK_EQ(tls_conn_alert_received(p.sv.c), 1);
+    check_reason_has(p.sv.c, "peer refused our certificate");
+    pair_close(&p);
+}
+
+/* Bytes that are not TLS sent to a server. */
+static void not_tls_to_server(const char *what, const unsigned char *bytes, size_t len)
+{
+    SSL_CTX *sctx = make_ctx(1, "server.pem", "server.key", "ca.pem");
+    peer_t sv = {0};
+    peer_t *one[1] = {&sv};
+    int cfd;
+
+    fprintf(stderr, "%s sent to a server\n", what);
+    tcp_pair(&cfd, &sv.fd);
+    CHECK_EQ(tls_conn_new(&sv.c, sctx, sv.fd, 1, NULL), 0);
+    CHECK_EQ(write(cfd, bytes, len), (ssize_t)len);
+    handshake(one, 1);
+    fprintf(stderr, "    server: rc %d alert %d received=%d\n", sv.rc,
+            tls_conn_alert(sv.c), tls_conn_alert_received(sv.c));
+    CHECK_EQ(sv.rc, TLS_E_PROTOCOL);
+    CHECK_EQ(tls_conn_alert_received(sv.c), 0);
+    check_reason_has(sv.c, "TLS protocol error");
+    tls_conn_destroy(&sv.c);
+    close(sv.fd);
+    close(cfd);
+    SSL_CTX_free(sctx);
+    CHECK_EQ(ERR_peek_error(), 0);
+}
+
+static void test_not_tls(void)
+{
+    /* A ZMTP 3.1 greeting: signature, version 3.1, NULL mechanism. */
+    unsigned char greeting[64] = {0xFF, 0,    0, 0, 0,   0,   0,   0,
+                                  0x01, 0x7F, 3, 1, 'N', 'U', 'L', 'L'};
+    unsigned char noise[600];
+    uint32_t seeds[] = {1, 42, 4242};
+    size_t i;
+
+    not_tls_to_server("plaintext ZMTP greeting", greeting, sizeof greeting);
+    for (i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
+        fill_pattern(noise, sizeof noise, seeds[i]);
+        not_tls_to_server("random bytes", noise, sizeof noise);
+    }
+}
+
+/* A server that answers a ClientHello with a ZMTP greeting. */
+static void test_not_tls_to_client(void)
+{
+    unsigned char greeting[64] = {0xFF, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x7F, 3, 1};
+    SSL_CTX *cctx = make_ctx(0, "client.pem", "client.key", "ca.pem");
+    peer_t cl = {0};
+    peer_t *one[1] = {&cl};
+    int sfd;
+
+    fprintf(stderr, "plaintext ZMTP greeting sent to a client\n");
+    tcp_pair(&cl.fd, &sfd);
+    CHECK_EQ(tls_conn_new(&cl.c, cctx, cl.fd, 0, "127.0.0.1"), 0);
+    CHECK_EQ(write(sfd, greeting, sizeof greeting), (ssize_t)sizeof greeting);
+    handshake(one, 1);
+    fprintf(stderr, "    client: rc %d alert %d received=%d\n", cl.rc,
+            tls_conn_alert(cl.c), tls_conn_alert_received(cl.c));
+    CHECK_EQ(cl.rc, TLS_E_PROTOCOL);
+    tls_conn_destroy(&cl.c);
+    close(cl.fd);
+    close(sfd);
+    SSL_CTX_free(cctx);
+    CHECK_EQ(ERR_peek_error(), 0);
+}
+
+/* A TLS 1.2-only client (plain OpenSSL) is refused: TLS 1.3 only. */
+static void test_tls12_client(void)
+{
+    SSL_CTX *sctx = make_ctx(1, "server.pem", "server.key", "ca.pem");
+    SSL_CTX *old = SSL_CTX_new(TLS_client_method());
+    peer_t sv = {0};
+    SSL *ssl;
+    uint64_t deadline = now_ms() + DEADLINE_MS;
+    int cfd, crc = 0;
+
+    fprintf(stderr, "TLS 1.2 client\n");
+    CHECK(old != NULL);
+    CHECK_EQ(SSL_CTX_set_max_proto_version(old, TLS1_2_VERSION), 1);
+    SSL_CTX_set_verify(old, SSL_VERIFY_NONE, NULL);
+    tcp_pair(&cfd, &sv.fd);
+    CHECK_EQ(tls_conn_new(&sv.c, sctx, sv.fd, 1, NULL), 0);
+    ssl = SSL_new(old);
+    CHECK(ssl != NULL);
+    CHECK_EQ(SSL_set_fd(ssl, cfd), 1);
+    SSL_set_connect_state(ssl);
+    sv.rc = TLS_WANT_READ;
+    for (;;) {
+        struct pollfd pfd[2];
+        int np = 0;
+
+        if (crc == 0) {
+            int r = SSL_do_handshake(ssl);
+            int e = SSL_get_error(ssl, r);
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+                pfd[np].fd = cfd;
+                pfd[np].events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+                np++;
+            } else {
+                crc = r == 1 ? 1 : -1;
+            }
+        }
+        if (sv.rc > 0) {
+            sv.rc = tls_conn_handshake(sv.c);
+            if (sv.rc > 0) {
+                pfd[np].fd = sv.fd;
+                pfd[np].events = want_events(sv.rc);
+                np++;
+            }
+        }
+        if (sv.rc <= 0 && crc != 0) {
+            break;
+        }
+        if (np > 0) {
+            CHECK(poll(pfd, (nfds_t)np, time_left(deadline)) > 0);
+        }
+    }
+    ERR_clear_error();
+    fprintf(stderr, "    server: rc %d alert %d received=%d\n", sv.rc,
+            tls_conn_alert(sv.c), tls_conn_alert_received(sv.c));
+    CHECK_EQ(crc, -1);
+    CHECK_EQ(sv.rc, TLS_E_PROTOCOL);
+    CHECK_EQ(tls_conn_alert(sv.c), 70); /* protocol_version */
+    CHECK_EQ(tls_conn_alert_received(sv.c), 0);
+    check_reason_has(sv.c, "protocol_version");
+    SSL_free(ssl);
+    SSL_CTX_free(old);
+    tls_conn_destroy(&sv.c);
+    close(sv.fd);
+    close(cfd);
+    SSL_CTX_free(sctx);
+    CHECK_EQ(ERR_peek_error(), 0);
+}
+
+/* The peer's TCP goes away without close_notify. */
+static void test_io_errors(void)
+{
+    pair_t p;
+    unsigned char buf[64];
+    size_t n;
+    int rc;
+    uint64_t deadline;
+
+    fprintf(stderr, "EOF without close_notify after the handshake\n");
+    pair_open(&p, make_ctx(0, "client.pem", "client.key", "ca.pem"),
+              make_ctx(1, "server.pem", "server.key", "ca.pem"), "127.0.0.1");
+    handshake_pair(&p);
+    CHECK_EQ(p.cl.rc, TLS_OK);
+    CHECK_EQ(p.sv.rc, TLS_OK);
+    /* The client reads the tickets first so its close is a clean FIN. */
+    CHECK_EQ(tls_conn_read(p.cl.c, buf, sizeof buf, &n), TLS_WANT_READ);
+    close(p.cl.fd);
+    p.cl.fd = -1;
+    CHECK_EQ(read_until(&p.sv, buf, sizeof buf, &n), TLS_E_IO);
+    fprintf(stderr, "    server: errno %d alert %d\n", tls_conn_errno(p.sv.c),
+            tls_conn_alert(p.sv.c));
+    CHECK_EQ(tls_conn_errno(p.sv.c), ECONNRESET);
+    CHECK_EQ(tls_conn_alert(p.sv.c), -1);
+    check_reason_has(p.sv.c, "without close_notify");
+    CHECK_EQ(tls_conn_shutdown(p.sv.c), TLS_OK);
+    pair_close(&p);
+
+    /* Writing to a peer that is gone: an error, not SIGPIPE. */
+    fprintf(stderr, "write to a closed peer\n");
+    pair_open(&p, make_ctx(0, "client.pem", "client.key", "ca.pem"),
+              make_ctx(1, "server.pem", "server.key", "ca.pem"), "127.0.0.1");
+    handshake_pair(&p);
+    CHECK_EQ(p.cl.rc, TLS_OK);
+    CHECK_EQ(p.sv.rc, TLS_OK);
+    CHECK_EQ(tls_conn_write(p.cl.c, "unread", 6, &n), TLS_OK);
+    close(p.sv.fd); /* unread data: the kernel resets the connection */
+    p.sv.fd = -1;
+    deadline = now_ms() + DEADLINE_MS;
+    do {
+        (void)time_left(deadline);
+        rc = tls_conn_write(p.cl.c, "more", 4, &n);
+    } while (rc == TLS_OK || rc == TLS_WANT_WRITE);
+    fprintf(stderr, "    client write: rc %d errno %d\n", rc, tls_conn_errno(p.cl.c));
+    CHECK_EQ(rc, TLS_E_IO);
+    CHECK(tls_conn_errno(p.cl.c) == EPIPE || tls_conn_errno(p.cl.c) == ECONNRESET);
+    pair_close(&p);
+
+    /* The server vanishes during the handshake. */
+    fprintf(stderr, "server gone during the handshake\n");
+    pair_open(&p, make_ctx(0, "client.pem", "client.key", "ca.pem"),
+              make_ctx(1, "server.pem", "server.key", "ca.pem"), "127.0.0.1");
+    close(p.sv.fd);
+    p.sv.fd = -1;
+    {
+        peer_t *cl[1] = {&p.cl};
+        handshake(cl, 1);
+    }
+    fprintf(stderr, "    client: rc %d errno %d\n", p.cl.rc, tls_conn_errno(p.cl.c));
+    CHECK_EQ(p.cl.rc, TLS_E_IO);
+    CHECK_EQ(tls_conn_errno(p.cl.c), ECONNRESET);
+    CHECK_EQ(tls_conn_alert(p.cl.c), -1);
+    pair_close(&p);
+}
+
+static void test_api_edges(void)
+{
+    SSL_CTX *ctx = make_ctx(0, NULL, NULL, "ca.pem");
+    tls_conn_t *c = (tls_conn_t *)&ctx;
+    int fds[2];
+    size_t n;
+
+    fprintf(stderr, "API edges\n");
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    CHECK_EQ(tls_conn_new(NULL, ctx, fds[0], 0, NULL), -EINVAL);
+    CHECK_EQ(tls_conn_new(&c, NULL, fds[0], 0, NULL), -EINVAL);
+    CHECK(c == NULL);
+    CHECK_EQ(tls_conn_new(&c, ctx, -1, 0, NULL), -EINVAL);
+    CHECK_EQ(tls_conn_new(&c, ctx, fds[0], 0, "[not-an-ip]"), -EINVAL);
+    CHECK(c == NULL);
+    CHECK_EQ(tls_conn_new(&c, ctx, fds[0], 0, ""), 0);
+    /* Nothing to close before the handshake; zero-length I/O is a no-op. */
+    CHECK_EQ(tls_conn_shutdown(c), TLS_OK);
+    CHECK_EQ(tls_conn_write(c, "", 0, &n), TLS_OK);
+    CHECK_EQ(n, 0);
+    CHECK_EQ(tls_conn_read(c, NULL, 0, &n), TLS_OK);
+    CHECK_EQ(tls_conn_pending(c), 0);
+    CHECK_EQ(tls_conn_errno(c), 0);
+    tls_conn_destroy(&c);
+    CHECK(c == NULL);
+    tls_conn_destroy(&c);
+    tls_conn_destroy(NULL);
+    CHECK(tls_conn_reason(NULL) != NULL);
+    CHECK_EQ(tls_conn_alert(NULL), -1);
+    close(fds[0]);
+    close(fds[1]);
+    SSL_CTX_free(ctx);
+    CHECK_EQ(ERR_peek_error(), 0);
+}
+
+int main(void)
+{
+    certs_dir = getenv("ZMTLS_TEST_CERTS");
+    if (certs_dir == NULL || certs_dir[0] == '\0') {
+        fprintf(stderr, "ZMTLS_TEST_CERTS is not set (see scripts/make-certs.sh)\n");
+        return 1;
+    }
+    test_api_edges();
+    test_good_and_data();
+    test_good_names();
+    test_moving_write_buffer();
+
+    refused_client("rogue-client.pem", "rogue-client.key", 48, 0);
+    refused_client("rogue-client.pem", "rogue-client.key", 48, 1);
+    refused_client(NULL, NULL, 116, 0);
+    refused_client("expired-client.pem", "expired-client.key", 45, 0);
+    /* A server certificate offered as a client certificate. */
+    refused_client("server.pem", "server.key", 43, 0);
+    refused_client_writes();
+
+    refused_server("wronghost-server.pem", "wronghost-server.key", "ca.pem", "127.0.0.1",
+                   42);
+    refused_server("wronghost-server.pem", "wronghost-server.key", "ca.pem", "localhost",
+                   42);
+    refused_server("server.pem", "server.key", "rogue-ca.pem", "127.0.0.1", 48);
+
+    test_not_tls();
+    test_not_tls_to_client();
+    test_tls12_client();
+    test_io_errors();
+
+    fprintf(stderr, "unit.tls_conn: ok\n");
+    return 0;
+}

@@ -64,6 +64,15 @@ static void cn_free(connecter_t *cn)
         conn_detach(cn->conn);
         conn_destroy(&cn->conn);
     }
+    if (cn->bridge == NULL) {
+        /* The application's inproc connect is still pending, and libzmq
+         * cannot finish closing a socket with a pending pipe until someone
+         * binds its endpoint (it would wait for zmq_ctx_term). Bind and
+         * drop a bridge so the pipe ends now, as a tcp:// one would. */
+        bridge_cfg_t bc = {
+            .ctx = cn->base.cfg->ctx, .inproc = cn->base.cfg->inproc, .bind = 1};
+        bridge_new(&cn->bridge, &bc);
+    }
     bridge_destroy(&cn->bridge);
     io_ep_gone(&cn->base);
     ep_cfg_destroy(&cn->base.cfg);

@@ -1,0 +1,18 @@
+/*
+ * The server refuses a client with no certificate at all: certificate_required
+ * (TLS alert 116). Both sides report HANDSHAKE_FAILED_AUTH(116) per attempt, the
+ * client never reports CONNECTED or DISCONNECTED, retries follow the auth
+ * schedule, and the server application never receives the client's
+ * message. Scenario and assertions: tests/support/auth_refused.h.
+ */
+#include "auth_refused.h"
+#include "testutil.h"
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    tu_env_creds(argv, NULL, NULL, NULL);
+    tu_watchdog(TU_WATCHDOG_S);
+    tu_auth_refused("missing_cert", NULL, NULL, 116);
+    return 0;
+}

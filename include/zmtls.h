@@ -64,7 +64,10 @@ extern "C" {
  * authentication failure (a certificate refused by either side). It is kept
  * per endpoint across attempts, separately from ZMQ_RECONNECT_IVL, and is
  * reset only by a successful handshake or by setting new credentials on the
- * socket (which also retries at once).
+ * socket (which also retries at once). A handshake that fails on protocol
+ * (not TLS, not ZMTP, incompatible socket types) waits on this schedule too,
+ * since retrying soon cannot fix a misconfiguration; ZMTLS_AUTH_STOP applies
+ * to authentication failures only.
  *   ZMTLS_AUTH_IVL      first interval in ms, default 1000, >= 1
  *   ZMTLS_AUTH_IVL_MAX  cap in ms, default 60000, >= ZMTLS_AUTH_IVL
  *   ZMTLS_AUTH_STOP     1: stop retrying after an authentication failure;
@@ -90,8 +93,11 @@ extern "C" {
  *                          48, 116, ...; never preceded by CONNECTED and
  *                          never followed by DISCONNECTED
  *   HANDSHAKE_FAILED_PROTOCOL  a ZMQ_PROTOCOL_ERROR_ZMTP_* code for ZMTP
- *                          errors, or a TLS alert number (< 256) for TLS
- *                          protocol errors
+ *                          errors (INVALID_METADATA for incompatible socket
+ *                          types), the TLS alert number (< 256) for a TLS
+ *                          protocol error that carried one, else
+ *                          ZMQ_PROTOCOL_ERROR_ZMTP_UNSPECIFIED (e.g. bytes
+ *                          that are not TLS at all, which get no alert)
  *   HANDSHAKE_FAILED_NO_DETAIL errno (ETIMEDOUT, ECONNRESET, ...)
  *   CONNECT_RETRIED        the interval in ms actually used for the retry
  *   ACCEPTED, LISTENING    fd; CLOSED fd; DISCONNECTED fd

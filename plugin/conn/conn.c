@@ -87,6 +87,8 @@ struct conn {
 };
 
 static void conn_drive(conn_t *c);
+static int conn_out_reserve(conn_t *c, size_t n);
+static int conn_flush(conn_t *c);
 
 /* ---- ending ------------------------------------------------------------ */
 
@@ -116,7 +118,16 @@ static int conn_end(conn_t *c, conn_end_t why, uint32_t value)
     int was_up = c->is_server ? c->succeeded : c->connected_emitted;
     if (was_up && why != CONN_END_AUTH && why != CONN_END_DRAINED)
         conn_emit(c, ZMQ_EVENT_DISCONNECTED, (uint32_t)c->fd);
-    if (why == CONN_END_CLOSED || why == CONN_END_DRAINED)
+    if (why == CONN_END_PROTOCOL && c->phase >= PH_READY) {
+        /* Tell the peer why (rfc 37 ERROR) and let our READY, already
+         * queued, go out first: the peer then sees the mismatch itself
+         * instead of a bare reset. Best effort, never waits. */
+        size_t need = ZMTP_FRAME_HEADER_MAX + 2 + 32;
+        if (conn_out_reserve(c, need) == 0)
+            c->out_end += zmtp_error_encode(c->out + c->out_end, need, "Protocol error");
+        conn_flush(c);
+    }
+    if (why != CONN_END_AUTH && why != CONN_END_NO_DETAIL)
         tls_conn_shutdown(c->tls);
     rx_io_stop(c->loop, &c->io, RX_READ | RX_WRITE);
     rx_io_stop(c->loop, &c->bio, RX_READ);

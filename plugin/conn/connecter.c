@@ -79,10 +79,33 @@ static void cn_free(connecter_t *cn)
     free(cn);
 }
 
-static void cn_schedule(connecter_t *cn, int auth_failure)
+/* Which schedule a failure uses. A handshake that failed on protocol (not
+ * TLS, not ZMTP, incompatible socket types) is a configuration error that
+ * retrying soon cannot fix, so it waits on the raised schedule too; only an
+ * authentication failure can stop reconnection (ZMTLS_AUTH_STOP). */
+typedef enum cn_retry {
+    CN_RETRY_TRANSIENT,
+    CN_RETRY_AUTH,
+    CN_RETRY_PROTOCOL,
+} cn_retry_t;
+
+static int cn_next_interval(connecter_t *cn, cn_retry_t kind)
 {
-    int ivl = auth_failure ? backoff_auth_next(&cn->auth, io_random())
-                           : backoff_transient_next(&cn->transient, io_random());
+    if (kind == CN_RETRY_TRANSIENT)
+        return backoff_transient_next(&cn->transient, io_random());
+    if (kind == CN_RETRY_AUTH)
+        return backoff_auth_next(&cn->auth, io_random());
+    int stop = cn->auth.stop;
+    cn->auth.stop = 0;
+    int ivl = backoff_auth_next(&cn->auth, io_random());
+    cn->auth.stop = stop;
+    return ivl;
+}
+
+static void cn_schedule(connecter_t *cn, cn_retry_t kind)
+{
+    int auth_failure = kind != CN_RETRY_TRANSIENT;
+    int ivl = cn_next_interval(cn, kind);
     if (ivl < 0) {
         cn->state = CN_STOPPED;
         return;
@@ -103,7 +126,7 @@ static void cn_tcp_failed(connecter_t *cn)
         close(cn->fd);
         cn->fd = -1;
     }
-    cn_schedule(cn, 0);
+    cn_schedule(cn, CN_RETRY_TRANSIENT);
 }
 
 static int cn_established(conn_t *c, void *arg)
@@ -152,7 +175,9 @@ static void cn_ended(conn_t *c, void *arg, conn_end_t why, uint32_t value)
         cn_free(cn);
         return;
     }
-    cn_schedule(cn, why == CONN_END_AUTH);
+    cn_schedule(cn, why == CONN_END_AUTH       ? CN_RETRY_AUTH
+                    : why == CONN_END_PROTOCOL ? CN_RETRY_PROTOCOL
+                                               : CN_RETRY_TRANSIENT);
 }
 
 static void cn_start_conn(connecter_t *cn)
@@ -167,7 +192,7 @@ static void cn_start_conn(connecter_t *cn)
     int rc = conn_new(&cn->conn, cn->base.cfg, cn->base.cfg->tls, fd, 0, &owner);
     if (rc < 0) {
         cn_emit(cn, ZMQ_EVENT_CLOSED, (uint32_t)fd);
-        cn_schedule(cn, 0);
+        cn_schedule(cn, CN_RETRY_TRANSIENT);
         return;
     }
     cn->state = CN_CONN;
@@ -211,13 +236,13 @@ static void cn_attempt(connecter_t *cn)
     if (getaddrinfo(cfg->ep.host, port, &hints, &res) != 0 || res == NULL) {
         if (res != NULL)
             freeaddrinfo(res);
-        cn_schedule(cn, 0);
+        cn_schedule(cn, CN_RETRY_TRANSIENT);
         return;
     }
     cn->fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (cn->fd < 0) {
         freeaddrinfo(res);
-        cn_schedule(cn, 0);
+        cn_schedule(cn, CN_RETRY_TRANSIENT);
         return;
     }
     int rc = connect(cn->fd, res->ai_addr, res->ai_addrlen);

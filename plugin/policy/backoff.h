@@ -28,10 +28,10 @@ typedef struct backoff_transient {
 } backoff_transient_t;
 
 typedef struct backoff_auth {
-    int floor; /* ms, >= 1 */
-    int cap;   /* ms, >= floor */
-    int stop;  /* 1: no retry after an auth failure */
-    int step;  /* current step, ms */
+    int floor;         /* ms, >= 1 */
+    int cap;           /* ms, >= floor */
+    int stop;          /* 1: no retry after an auth failure */
+    int step;          /* current step, ms */
     unsigned failures; /* consecutive auth failures */
 } backoff_auth_t;
 

@@ -57,6 +57,7 @@ typedef struct io_cmd {
     SSL_CTX *client_tls, *server_tls;
     void *ctx;
     void *mon_in, *mon_out;
+    char *mon_addr;
     int events;
     io_sync_t *sync;
     struct io_cmd *next; /* pending context terminations */
@@ -238,8 +239,9 @@ static void io_run_cmd(rx_work_t *w)
         if (old != NULL)
             io_mon_remove(old);
         io_mon_t *m = calloc(1, sizeof(*m));
-        if (m == NULL || monitor_new(&m->m, io.loop, cmd->mon_in, cmd->mon_out,
-                                     cmd->events, io_mon_stopped, m) != 0) {
+        if (m == NULL ||
+            monitor_new(&m->m, io.loop, cmd->mon_in, cmd->mon_out, cmd->mon_addr,
+                        cmd->events, io_mon_stopped, m) != 0) {
             free(m);
             real()->close(cmd->mon_in);
             real()->close(cmd->mon_out);
@@ -280,6 +282,7 @@ static void io_run_cmd(rx_work_t *w)
         return; /* freed by io_ctx_terms_check */
     }
     }
+    free(cmd->mon_addr);
     free(cmd);
 }
 
@@ -441,19 +444,26 @@ void io_set_tls(uint32_t sock_id, SSL_CTX *client, SSL_CTX *server)
     SSL_CTX_free(server);
 }
 
-int io_monitor_start(uint32_t sock_id, void *ctx, void *in, void *out, int events)
+int io_monitor_start(uint32_t sock_id, void *ctx, void *in, void *out, const char *addr,
+                     int events)
 {
     io_cmd_t *cmd = io_cmd_new(CMD_MONITOR_START);
-    if (cmd == NULL)
+    if (cmd != NULL)
+        cmd->mon_addr = strdup(addr);
+    if (cmd == NULL || cmd->mon_addr == NULL) {
+        free(cmd);
         return -ENOMEM;
+    }
     cmd->id = sock_id;
     cmd->ctx = ctx;
     cmd->mon_in = in;
     cmd->mon_out = out;
     cmd->events = events;
     int rc = io_post(cmd, 1);
-    if (rc < 0)
+    if (rc < 0) {
+        free(cmd->mon_addr);
         free(cmd);
+    }
     return rc;
 }
 

@@ -36,8 +36,10 @@ void io_socket_closed(uint32_t sock_id, int linger);
  * Takes one reference of each. Resets the auth backoff and retries at once
  * an endpoint waiting on it. */
 void io_set_tls(uint32_t sock_id, SSL_CTX *client, SSL_CTX *server);
-/* Starts forwarding a monitor (takes both sockets). */
-int io_monitor_start(uint32_t sock_id, void *ctx, void *in, void *out, int events);
+/* Starts forwarding a monitor (takes both sockets on success; `out` is
+ * bound to the application's `addr`). */
+int io_monitor_start(uint32_t sock_id, void *ctx, void *in, void *out, const char *addr,
+                     int events);
 /* Synchronous: forwards what libzmq queued (its MONITOR_STOPPED included)
  * and closes the monitor's sockets. */
 void io_monitor_stop(uint32_t sock_id);

@@ -16,6 +16,7 @@ struct monitor {
     rx_loop_t *loop;
     void *in;
     void *out;
+    char *addr;
     int events;
     rx_io_t io;
     monitor_stopped_cb on_stopped;
@@ -84,12 +85,16 @@ static void mon_on_io(rx_io_t *io, unsigned revents)
     monitor_kick(io->data);
 }
 
-int monitor_new(monitor_t **out, rx_loop_t *loop, void *in, void *out_sock, int events,
-                monitor_stopped_cb on_stopped, void *arg)
+int monitor_new(monitor_t **out, rx_loop_t *loop, void *in, void *out_sock,
+                const char *addr, int events, monitor_stopped_cb on_stopped, void *arg)
 {
     monitor_t *m = calloc(1, sizeof(*m));
-    if (m == NULL)
+    if (m != NULL)
+        m->addr = strdup(addr);
+    if (m == NULL || m->addr == NULL) {
+        free(m);
         return -ENOMEM;
+    }
     m->loop = loop;
     m->in = in;
     m->out = out_sock;
@@ -100,12 +105,14 @@ int monitor_new(monitor_t **out, rx_loop_t *loop, void *in, void *out_sock, int 
     size_t len = sizeof(fd);
     if (real()->getsockopt(in, ZMQ_FD, &fd, &len) != 0) {
         int err = errno;
+        free(m->addr);
         free(m);
         return -err;
     }
     rx_io_init(&m->io, fd, RX_EDGE, mon_on_io, m);
     int rc = rx_io_start(loop, &m->io, RX_READ);
     if (rc != 0) {
+        free(m->addr);
         free(m);
         return rc;
     }
@@ -121,8 +128,12 @@ void monitor_destroy(monitor_t **mp)
     *mp = NULL;
     rx_io_close(m->loop, &m->io);
     mon_forward(m);
+    /* Unbinding an inproc name is immediate and keeps the pipe, so what was
+     * forwarded still reaches the application. */
+    real()->unbind(m->out, m->addr);
     real()->close(m->in);
     real()->close(m->out);
+    free(m->addr);
     free(m);
 }
 

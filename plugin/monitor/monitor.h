@@ -26,15 +26,20 @@ typedef struct monitor monitor_t;
  * application socket closed, or monitoring was turned off). */
 typedef void (*monitor_stopped_cb)(monitor_t *m, void *arg);
 
-/* Takes ownership of both PAIR sockets. */
-int monitor_new(monitor_t **out, rx_loop_t *loop, void *in, void *out_sock, int events,
-                monitor_stopped_cb on_stopped, void *arg);
+/* Takes ownership of both PAIR sockets; `addr` is the application's
+ * address `out_sock` is bound to. */
+int monitor_new(monitor_t **out, rx_loop_t *loop, void *in, void *out_sock,
+                const char *addr, int events, monitor_stopped_cb on_stopped, void *arg);
 /* Forwards what libzmq queued so far. Call once after monitor_new (events
  * may have queued before the fd was watched, and its edge is gone); may
  * call on_stopped. */
 void monitor_kick(monitor_t *m);
 
-/* Forwards whatever libzmq already queued, then closes both sockets. */
+/* Forwards whatever libzmq already queued, then closes both sockets. The
+ * application's address is free again when this returns (libzmq releases a
+ * closed socket's inproc names later, on its reaper thread), so a monitor
+ * can be restarted on the same address at once, events already queued for
+ * the application still arriving. */
 void monitor_destroy(monitor_t **m);
 
 /* Sends one zmtls event if the mask selects it. */

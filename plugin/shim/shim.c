@@ -586,7 +586,7 @@ SHIM_EXPORT int zmq_socket_monitor(void *s, const char *addr, int events)
         r->setsockopt(in, ZMQ_LINGER, &zero, sizeof(zero));
         rc = r->connect(in, priv);
     }
-    if (rc == 0 && io_monitor_start(e->id, e->ctx, in, out, events) < 0) {
+    if (rc == 0 && io_monitor_start(e->id, e->ctx, in, out, addr, events) < 0) {
         errno = ENOMEM;
         rc = -1;
     }

@@ -11,6 +11,11 @@ struct bridge {
     int fd;
 };
 
+int bridge_carries_subscriptions(int app_type)
+{
+    return app_type == ZMQ_SUB || app_type == ZMQ_XSUB;
+}
+
 int bridge_new(bridge_t **out, const bridge_cfg_t *cfg)
 {
     const zmtls_real_t *r = real();
@@ -19,7 +24,8 @@ int bridge_new(bridge_t **out, const bridge_cfg_t *cfg)
     bridge_t *b = calloc(1, sizeof(*b));
     if (b == NULL)
         return -ENOMEM;
-    b->sock = r->socket(cfg->ctx, ZMQ_DEALER);
+    int xpub = bridge_carries_subscriptions(cfg->app_type);
+    b->sock = r->socket(cfg->ctx, xpub ? ZMQ_XPUB : ZMQ_DEALER);
     if (b->sock == NULL) {
         int err = errno;
         free(b);
@@ -35,6 +41,8 @@ int bridge_new(bridge_t **out, const bridge_cfg_t *cfg)
         rc = r->setsockopt(b->sock, ZMQ_SNDHWM, &one, sizeof(one));
     if (rc == 0)
         rc = r->setsockopt(b->sock, ZMQ_RCVHWM, &one, sizeof(one));
+    if (rc == 0 && xpub)
+        rc = r->setsockopt(b->sock, ZMQ_XPUB_VERBOSER, &one, sizeof(one));
     if (rc == 0 && cfg->routing_id_len > 0)
         rc = r->setsockopt(b->sock, ZMQ_ROUTING_ID, cfg->routing_id, cfg->routing_id_len);
     if (rc == 0)

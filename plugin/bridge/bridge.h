@@ -2,13 +2,16 @@
  * Bridge: the libzmq end of one tls:// peer inside the application's own
  * context.
  *
- * A bridge is a DEALER socket joined to the application socket over a
+ * A bridge is a libzmq socket joined to the application socket over a
  * private inproc:// endpoint. inproc performs no socket-type check and a
- * DEALER passes multipart messages unchanged in both directions, so one
- * bridge type serves every application socket type: the application
- * socket's own routing, load balancing, fair queuing and filtering apply to
- * bridges exactly as to tcp:// pipes. The peer's ZMTP Identity becomes the
- * bridge's routing id, which a ROUTER application sees.
+ * DEALER passes multipart messages unchanged in both directions, so a DEALER
+ * serves every application socket type but two: libzmq 4.3's SUB and XSUB
+ * mark subscriptions with a message flag that only an XPUB can read, so they
+ * get an XPUB bridge (verboser: every subscribe and cancel comes out as a
+ * "\x01topic" / "\x00topic" message). Either way the application socket's
+ * own routing, load balancing, fair queuing and filtering apply to bridges
+ * exactly as to tcp:// pipes. The peer's ZMTP Identity becomes the bridge's
+ * routing id, which a ROUTER application sees.
  *
  *   connect side: one bridge per zmq_connect, bound at the inproc endpoint
  *                 the application connected to (its pipe, and messages
@@ -37,8 +40,15 @@ typedef struct bridge_cfg {
     const char *inproc;        /* "inproc://zmtls-..." */
     const uint8_t *routing_id; /* peer's ZMTP Identity, may be empty */
     size_t routing_id_len;
-    int bind; /* 1: bind the endpoint, 0: connect to it */
+    int bind;     /* 1: bind the endpoint, 0: connect to it */
+    int app_type; /* the application socket's ZMQ_* type */
 } bridge_cfg_t;
+
+/* 1 when bridges facing this application socket type carry subscriptions
+ * (SUB, XSUB): what they deliver from the application is subscribe/cancel
+ * messages, and their pipe must be told every subscription again after a
+ * reconnect. */
+int bridge_carries_subscriptions(int app_type);
 
 int bridge_new(bridge_t **out, const bridge_cfg_t *cfg);
 /* Closes the socket at once (linger 0). Messages it already handed to the

@@ -1,6 +1,7 @@
 /* One TLS + ZMTP connection: see conn.h for the phases and contracts. */
 #include "conn/conn.h"
 
+#include "bridge/subs.h"
 #include "conn/io.h"
 #include "reactor/reactor.h"
 #include "tls/tls.h"
@@ -44,6 +45,13 @@ struct conn {
     rx_timer_t handshake_timer;
     rx_timer_t resume_timer;
     rx_timer_t drain_timer;
+    rx_timer_t hb_timer;    /* ZMQ_HEARTBEAT_IVL: send a PING */
+    rx_timer_t hb_deadline; /* ZMQ_HEARTBEAT_TIMEOUT after a PING */
+    rx_timer_t ttl_timer;   /* the peer's PING TTL */
+    uint64_t rx_count;      /* successful reads, to tell "any traffic since" */
+    uint64_t ping_rx_count; /* rx_count when our PING went out */
+    uint64_t ttl_rx_count;  /* rx_count when the peer's TTL was armed */
+    uint64_t peer_ttl_ms;
 
     unsigned handshake_wants; /* RX_* the TLS handshake waits for */
     unsigned read_wants;      /* RX_* the last TLS read waits for, 0: none */
@@ -82,6 +90,10 @@ struct conn {
     int bridge_owned;
     int bridge_mid; /* the last part read from the bridge had MORE */
 
+    int sub_side; /* SUB/XSUB application: the bridge yields subscriptions */
+    subs_t *subs; /* connect side: what to replay after a reconnect */
+
+    uint8_t peer_minor; /* ZMTP 3.minor of the peer */
     uint8_t peer_id[255];
     size_t peer_id_len;
 };
@@ -134,6 +146,9 @@ static int conn_end(conn_t *c, conn_end_t why, uint32_t value)
     rx_timer_stop(c->loop, &c->handshake_timer);
     rx_timer_stop(c->loop, &c->resume_timer);
     rx_timer_stop(c->loop, &c->drain_timer);
+    rx_timer_stop(c->loop, &c->hb_timer);
+    rx_timer_stop(c->loop, &c->hb_deadline);
+    rx_timer_stop(c->loop, &c->ttl_timer);
     return -1;
 }
 
@@ -240,6 +255,27 @@ static int conn_flush(conn_t *c)
     return 0;
 }
 
+/* A subscription goes out as rfc 37's SUBSCRIBE/CANCEL to a ZMTP 3.1 peer
+ * and as a 1/0-prefixed message to a 3.0 one (rfc 23). */
+static int conn_queue_subscription(conn_t *c, int cancel, const uint8_t *topic,
+                                   size_t len)
+{
+    size_t need = ZMTP_FRAME_HEADER_MAX + 8 + len;
+    if (conn_out_reserve(c, need) != 0)
+        return -ENOMEM;
+    if (c->peer_minor >= 1) {
+        c->out_end +=
+            zmtp_subscribe_encode(c->out + c->out_end, need, cancel, topic, len);
+        return 0;
+    }
+    c->out_end += zmtp_frame_header_encode(c->out + c->out_end, 0, len + 1);
+    c->out[c->out_end++] = cancel ? 0 : 1;
+    if (len > 0)
+        memcpy(c->out + c->out_end, topic, len);
+    c->out_end += len;
+    return 0;
+}
+
 /* Moves messages from the bridge into the output buffer. */
 static int conn_pull_bridge(conn_t *c, int *budget)
 {
@@ -259,13 +295,24 @@ static int conn_pull_bridge(conn_t *c, int *budget)
         }
         c->bridge_empty = 0;
         size_t size = zmq_msg_size(&m);
+        const uint8_t *data = zmq_msg_data(&m);
+        if (c->sub_side && !c->bridge_mid && !more && subs_is_subscription(data, size)) {
+            if ((c->subs != NULL && subs_apply(c->subs, data, size) != 0) ||
+                conn_queue_subscription(c, data[0] == 0, data + 1, size - 1) != 0) {
+                zmq_msg_close(&m);
+                return conn_end(c, CONN_END_CLOSED, ENOMEM);
+            }
+            zmq_msg_close(&m);
+            (*budget)--;
+            continue;
+        }
         if (conn_out_reserve(c, ZMTP_FRAME_HEADER_MAX + size) != 0) {
             zmq_msg_close(&m);
             return conn_end(c, CONN_END_CLOSED, ENOMEM);
         }
         c->out_end += zmtp_frame_header_encode(c->out + c->out_end,
                                                more ? ZMTP_FLAG_MORE : 0, size);
-        memcpy(c->out + c->out_end, zmq_msg_data(&m), size);
+        memcpy(c->out + c->out_end, data, size);
         c->out_end += size;
         c->bridge_mid = more;
         zmq_msg_close(&m);
@@ -336,6 +383,8 @@ static int conn_on_ready(conn_t *c, const zmtp_command_t *cmd)
     c->phase = PH_TRAFFIC;
     c->succeeded = 1;
     rx_timer_stop(c->loop, &c->handshake_timer);
+    if (c->cfg->heartbeat_ivl > 0)
+        rx_timer_start(c->loop, &c->hb_timer, (uint64_t)c->cfg->heartbeat_ivl);
     conn_emit(c, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0);
     rc = c->owner.established(c, c->owner.arg);
     if (rc < 0)
@@ -378,6 +427,12 @@ static int conn_on_command(conn_t *c, const uint8_t *body, size_t len)
         size_t ctx_len;
         if (zmtp_ping_parse(cmd.data, cmd.data_len, &ttl, &ctx, &ctx_len) < 0)
             return conn_end(c, CONN_END_CLOSED, EPROTO);
+        if (ttl > 0) {
+            /* The peer asks to be dropped if it goes silent for ttl. */
+            c->peer_ttl_ms = (uint64_t)ttl * 100;
+            c->ttl_rx_count = c->rx_count;
+            rx_timer_start(c->loop, &c->ttl_timer, c->peer_ttl_ms);
+        }
         size_t need = ZMTP_FRAME_HEADER_MAX + 5 + ctx_len;
         if (conn_out_reserve(c, need) != 0)
             return conn_end(c, CONN_END_CLOSED, ENOMEM);
@@ -422,6 +477,7 @@ static int conn_on_greeting(conn_t *c)
         return conn_end_zmtp(c, rc);
     if (strcmp(g.mechanism, "NULL") != 0)
         return conn_end(c, CONN_END_PROTOCOL, ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH);
+    c->peer_minor = g.minor;
     c->in_start += ZMTP_GREETING_SIZE;
     c->phase = PH_READY;
     return conn_queue_ready(c);
@@ -532,6 +588,7 @@ static int conn_read(conn_t *c, int *budget)
         if (rc < 0)
             return conn_end_tls(c, rc);
         c->read_wants = 0;
+        c->rx_count++;
         if (!c->big_active) {
             c->in_end += n;
             continue;
@@ -662,6 +719,51 @@ static void conn_on_drain_timeout(rx_timer_t *t)
     }
 }
 
+static void conn_on_hb(rx_timer_t *t)
+{
+    conn_t *c = t->data;
+    if (c->dead)
+        return;
+    int ttl = c->cfg->heartbeat_ttl / 100;
+    uint16_t ttl_ds = ttl > 0xFFFF ? 0xFFFF : (uint16_t)(ttl > 0 ? ttl : 0);
+    size_t need = ZMTP_FRAME_HEADER_MAX + 8;
+    if (conn_out_reserve(c, need) == 0)
+        c->out_end += zmtp_ping_encode(c->out + c->out_end, need, ttl_ds, NULL, 0);
+    rx_timer_start(c->loop, &c->hb_timer, (uint64_t)c->cfg->heartbeat_ivl);
+    if (!rx_timer_active(&c->hb_deadline)) {
+        int timeout = c->cfg->heartbeat_timeout >= 0 ? c->cfg->heartbeat_timeout
+                                                     : c->cfg->heartbeat_ivl;
+        c->ping_rx_count = c->rx_count;
+        rx_timer_start(c->loop, &c->hb_deadline, (uint64_t)timeout);
+    }
+    conn_drive(c);
+}
+
+/* No traffic at all since our PING, for ZMQ_HEARTBEAT_TIMEOUT: the peer is
+ * gone, as libzmq decides for tcp://. */
+static void conn_on_hb_deadline(rx_timer_t *t)
+{
+    conn_t *c = t->data;
+    if (c->dead || c->rx_count != c->ping_rx_count)
+        return;
+    conn_end(c, CONN_END_CLOSED, ETIMEDOUT);
+    conn_drive(c);
+}
+
+static void conn_on_ttl(rx_timer_t *t)
+{
+    conn_t *c = t->data;
+    if (c->dead)
+        return;
+    if (c->rx_count != c->ttl_rx_count) {
+        c->ttl_rx_count = c->rx_count;
+        rx_timer_start(c->loop, &c->ttl_timer, c->peer_ttl_ms);
+        return;
+    }
+    conn_end(c, CONN_END_CLOSED, ETIMEDOUT);
+    conn_drive(c);
+}
+
 /* ---- public ------------------------------------------------------------ */
 
 int conn_new(conn_t **out, const ep_cfg_t *cfg, SSL_CTX *tls, int fd, int is_server,
@@ -695,6 +797,10 @@ int conn_new(conn_t **out, const ep_cfg_t *cfg, SSL_CTX *tls, int fd, int is_ser
     rx_timer_init(&c->handshake_timer, conn_on_handshake_timeout, c);
     rx_timer_init(&c->resume_timer, conn_on_resume, c);
     rx_timer_init(&c->drain_timer, conn_on_drain_timeout, c);
+    rx_timer_init(&c->hb_timer, conn_on_hb, c);
+    rx_timer_init(&c->hb_deadline, conn_on_hb_deadline, c);
+    rx_timer_init(&c->ttl_timer, conn_on_ttl, c);
+    c->sub_side = bridge_carries_subscriptions(cfg->app_type);
     if (cfg->handshake_ivl > 0)
         rx_timer_start(c->loop, &c->handshake_timer, (uint64_t)cfg->handshake_ivl);
     /* Start on the next iteration: the owner is still setting up. */
@@ -714,6 +820,9 @@ void conn_destroy(conn_t **cp)
     rx_timer_stop(c->loop, &c->handshake_timer);
     rx_timer_stop(c->loop, &c->resume_timer);
     rx_timer_stop(c->loop, &c->drain_timer);
+    rx_timer_stop(c->loop, &c->hb_timer);
+    rx_timer_stop(c->loop, &c->hb_deadline);
+    rx_timer_stop(c->loop, &c->ttl_timer);
     conn_parts_clear(c);
     free(c->parts);
     if (c->big_active)
@@ -727,10 +836,21 @@ void conn_destroy(conn_t **cp)
     free(c);
 }
 
-void conn_attach(conn_t *c, bridge_t *b, int own)
+void conn_attach(conn_t *c, bridge_t *b, int own, subs_t *subs)
 {
     c->bridge = b;
     c->bridge_owned = own;
+    c->subs = c->sub_side ? subs : NULL;
+    /* A pipe that outlived the last connection will not repeat what it
+     * subscribed to: tell the new publisher ourselves. */
+    for (size_t i = 0; c->subs != NULL && i < subs_count(c->subs); i++) {
+        size_t len;
+        const uint8_t *topic = subs_topic(c->subs, i, &len);
+        if (conn_queue_subscription(c, 0, topic, len) != 0) {
+            conn_end(c, CONN_END_CLOSED, ENOMEM);
+            break;
+        }
+    }
     c->bridge_mid = 0;
     c->bridge_empty = 0;
     rx_io_init(&c->bio, bridge_fd(b), RX_EDGE, conn_on_io, c);
@@ -744,6 +864,7 @@ int conn_detach(conn_t *c)
     rx_io_close(c->loop, &c->bio);
     c->bridge = NULL;
     c->bridge_owned = 0;
+    c->subs = NULL;
     return mid;
 }
 

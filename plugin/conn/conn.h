@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "bridge/bridge.h"
+#include "bridge/subs.h"
 #include "conn/epcfg.h"
 
 typedef struct conn conn_t;
@@ -65,8 +66,10 @@ int conn_new(conn_t **out, const ep_cfg_t *cfg, SSL_CTX *tls, int fd, int is_ser
 void conn_destroy(conn_t **c);
 
 /* Joins the conn to a bridge; traffic starts. own = 1: the conn destroys
- * the bridge with itself. */
-void conn_attach(conn_t *c, bridge_t *b, int own);
+ * the bridge with itself. subs (SUB/XSUB applications on the connect side,
+ * else NULL): the subscriptions to tell the new peer first, kept up to date
+ * with what the application subscribes from now on; borrowed. */
+void conn_attach(conn_t *c, bridge_t *b, int own, subs_t *subs);
 /* Detaches the bridge without destroying it. Returns 1 when a multipart
  * message from the bridge was cut mid-way (the caller must discard its
  * remaining parts before the next conn reads it). */

@@ -2,6 +2,16 @@
  * Connecter: one tls:// zmq_connect. Owns the retry schedules, the TCP
  * connect of each attempt and the bridge that outlives connections.
  *
+ * Two ways to join the application socket, chosen by ZMQ_IMMEDIATE as
+ * libzmq chooses when to create a tcp:// pipe:
+ *  - IMMEDIATE 0 (default): the application connected to our inproc
+ *    endpoint at zmq_connect, so its pipe exists and queues messages from
+ *    the start; one bridge, bound after the first handshake, serves every
+ *    connection of this endpoint.
+ *  - IMMEDIATE 1: the application bound the inproc endpoint and each
+ *    authenticated connection brings its own bridge, so a pipe exists only
+ *    while a peer is connected and authenticated.
+ *
  * The schedules belong here, not to a connection, so they survive across
  * attempts: an auth failure raises the next interval on the auth schedule,
  * any other failure uses libzmq's transient schedule, and only a completed
@@ -43,8 +53,9 @@ typedef struct connecter {
     backoff_transient_t transient;
     backoff_auth_t auth;
     conn_t *conn;
-    bridge_t *bridge;
-    int bridge_cut; /* a message from the bridge was cut: drop its rest */
+    bridge_t *bridge; /* the persistent bridge (IMMEDIATE 0) */
+    int bridge_cut;   /* a message from the bridge was cut: drop its rest */
+    subs_t *subs;     /* SUB/XSUB: replayed to each new publisher */
 } connecter_t;
 
 static void cn_attempt(connecter_t *cn);
@@ -61,19 +72,23 @@ static void cn_free(connecter_t *cn)
     if (cn->fd >= 0)
         close(cn->fd);
     if (cn->conn != NULL) {
-        conn_detach(cn->conn);
+        if (!cn->base.cfg->immediate)
+            conn_detach(cn->conn);
         conn_destroy(&cn->conn);
     }
-    if (cn->bridge == NULL) {
+    if (cn->bridge == NULL && !cn->base.cfg->immediate) {
         /* The application's inproc connect is still pending, and libzmq
          * cannot finish closing a socket with a pending pipe until someone
          * binds its endpoint (it would wait for zmq_ctx_term). Bind and
          * drop a bridge so the pipe ends now, as a tcp:// one would. */
-        bridge_cfg_t bc = {
-            .ctx = cn->base.cfg->ctx, .inproc = cn->base.cfg->inproc, .bind = 1};
+        bridge_cfg_t bc = {.ctx = cn->base.cfg->ctx,
+                           .inproc = cn->base.cfg->inproc,
+                           .bind = 1,
+                           .app_type = cn->base.cfg->app_type};
         bridge_new(&cn->bridge, &bc);
     }
     bridge_destroy(&cn->bridge);
+    subs_destroy(&cn->subs);
     io_ep_gone(&cn->base);
     ep_cfg_destroy(&cn->base.cfg);
     free(cn);
@@ -132,14 +147,26 @@ static void cn_tcp_failed(connecter_t *cn)
 static int cn_established(conn_t *c, void *arg)
 {
     connecter_t *cn = arg;
+    const ep_cfg_t *cfg = cn->base.cfg;
+    size_t idlen;
+    const uint8_t *id = conn_peer_identity(c, &idlen);
+    bridge_cfg_t bc = {.ctx = cfg->ctx,
+                       .inproc = cfg->inproc,
+                       .routing_id = id,
+                       .routing_id_len = idlen,
+                       .bind = !cfg->immediate,
+                       .app_type = cfg->app_type};
+    backoff_transient_reset(&cn->transient);
+    backoff_auth_reset(&cn->auth);
+    if (cfg->immediate) {
+        bridge_t *b = NULL;
+        int rc = bridge_new(&b, &bc);
+        if (rc < 0)
+            return rc;
+        conn_attach(c, b, 1, NULL);
+        return 0;
+    }
     if (cn->bridge == NULL) {
-        size_t idlen;
-        const uint8_t *id = conn_peer_identity(c, &idlen);
-        bridge_cfg_t bc = {.ctx = cn->base.cfg->ctx,
-                           .inproc = cn->base.cfg->inproc,
-                           .routing_id = id,
-                           .routing_id_len = idlen,
-                           .bind = 1};
         int rc = bridge_new(&cn->bridge, &bc);
         if (rc < 0)
             return rc;
@@ -159,16 +186,14 @@ static int cn_established(conn_t *c, void *arg)
         }
         cn->bridge_cut = 0;
     }
-    backoff_transient_reset(&cn->transient);
-    backoff_auth_reset(&cn->auth);
-    conn_attach(c, cn->bridge, 0);
+    conn_attach(c, cn->bridge, 0, cn->subs);
     return 0;
 }
 
 static void cn_ended(conn_t *c, void *arg, conn_end_t why, uint32_t value)
 {
     connecter_t *cn = arg;
-    if (cn->conn != NULL && conn_detach(cn->conn))
+    if (cn->conn != NULL && !cn->base.cfg->immediate && conn_detach(cn->conn))
         cn->bridge_cut = 1;
     conn_destroy(&cn->conn);
     if (cn->state == CN_DRAINING) {
@@ -311,6 +336,12 @@ int connecter_start(ep_cfg_t *cfg, io_ep_t **out)
     rx_timer_init(&cn->timer, cn_on_timer, cn);
     backoff_transient_init(&cn->transient, cfg->reconnect_ivl, cfg->reconnect_ivl_max);
     backoff_auth_init(&cn->auth, cfg->auth_ivl, cfg->auth_ivl_max, cfg->auth_stop);
+    if (bridge_carries_subscriptions(cfg->app_type) && !cfg->immediate &&
+        subs_new(&cn->subs) < 0) {
+        free(cn);
+        ep_cfg_destroy(&cfg);
+        return -ENOMEM;
+    }
     *out = &cn->base;
     cn_attempt(cn);
     return 0;

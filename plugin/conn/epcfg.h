@@ -36,6 +36,7 @@ typedef struct ep_cfg {
     int linger;
     int backlog;
     int ipv6;
+    int immediate; /* ZMQ_IMMEDIATE: a pipe only while authenticated */
     int64_t maxmsgsize;
     int heartbeat_ivl;
     int heartbeat_ttl;

@@ -91,12 +91,13 @@ static int ls_established(conn_t *c, void *arg)
                        .inproc = p->ls->base.cfg->inproc,
                        .routing_id = id,
                        .routing_id_len = idlen,
-                       .bind = 0};
+                       .bind = 0,
+                       .app_type = p->ls->base.cfg->app_type};
     bridge_t *b = NULL;
     int rc = bridge_new(&b, &bc);
     if (rc < 0)
         return rc;
-    conn_attach(c, b, 1);
+    conn_attach(c, b, 1, NULL);
     return 0;
 }
 

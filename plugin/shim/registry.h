@@ -20,7 +20,8 @@
 typedef struct shim_ep {
     uint32_t ep_id;
     int is_bind;
-    char uri[EPCFG_URI_MAX];      /* as the application wrote it */
+    int app_bound;           /* the application socket bound (not connected) its inproc */
+    char uri[EPCFG_URI_MAX]; /* as the application wrote it */
     char resolved[EPCFG_URI_MAX]; /* bind: with the real address and port */
     char inproc[EPCFG_INPROC_MAX];
     struct shim_ep *next;

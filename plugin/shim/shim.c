@@ -186,6 +186,7 @@ static void shim_snapshot(shim_sock_t *e, ep_cfg_t *cfg)
     cfg->linger = shim_getint(s, ZMQ_LINGER, -1);
     cfg->backlog = shim_getint(s, ZMQ_BACKLOG, 100);
     cfg->ipv6 = shim_getint(s, ZMQ_IPV6, 0);
+    cfg->immediate = shim_getint(s, ZMQ_IMMEDIATE, 0);
     cfg->heartbeat_ivl = shim_getint(s, ZMQ_HEARTBEAT_IVL, 0);
     cfg->heartbeat_ttl = shim_getint(s, ZMQ_HEARTBEAT_TTL, 0);
     cfg->heartbeat_timeout = shim_getint(s, ZMQ_HEARTBEAT_TIMEOUT, -1);
@@ -243,13 +244,24 @@ static ep_cfg_t *shim_ep_begin(void *s, const char *addr, int is_bind, shim_sock
     return cfg;
 }
 
-static int shim_ep_commit(shim_sock_t *e, const ep_cfg_t *cfg, const char *addr)
+/* Leaves the private inproc endpoint the application socket joined. */
+static void shim_inproc_end(void *s, const char *inproc, int app_bound)
+{
+    if (app_bound)
+        real()->unbind(s, inproc);
+    else
+        real()->disconnect(s, inproc);
+}
+
+static int shim_ep_commit(shim_sock_t *e, const ep_cfg_t *cfg, const char *addr,
+                          int app_bound)
 {
     shim_ep_t *x = calloc(1, sizeof(*x));
     if (x == NULL)
         return -1;
     x->ep_id = cfg->ep_id;
     x->is_bind = cfg->is_bind;
+    x->app_bound = app_bound;
     snprintf(x->uri, sizeof(x->uri), "%s", addr);
     snprintf(x->resolved, sizeof(x->resolved), "%s", cfg->uri);
     snprintf(x->inproc, sizeof(x->inproc), "%s", cfg->inproc);
@@ -268,9 +280,13 @@ static int shim_tls_connect(void *s, const char *addr)
         return -1;
     const char *name = e->opts.server_name ? e->opts.server_name : cfg->ep.host;
     snprintf(cfg->verify_name, sizeof(cfg->verify_name), "%s", name);
-    /* The application's pipe exists from now on, as with tcp://, and holds
-     * what it sends until a peer has authenticated. */
-    if (real()->connect(s, cfg->inproc) != 0) {
+    /* Without ZMQ_IMMEDIATE the application's pipe exists from now on, as
+     * with tcp://, and holds what it sends until a peer has authenticated.
+     * With it, the application binds and each authenticated connection
+     * brings its own pipe, so nothing queues while no peer is up. */
+    int app_bound = cfg->immediate;
+    int rc = app_bound ? real()->bind(s, cfg->inproc) : real()->connect(s, cfg->inproc);
+    if (rc != 0) {
         int err = errno;
         ep_cfg_destroy(&cfg);
         return shim_fail(err, "zmtls: cannot set up the connection: %s",
@@ -278,14 +294,14 @@ static int shim_tls_connect(void *s, const char *addr)
     }
     char inproc[EPCFG_INPROC_MAX];
     snprintf(inproc, sizeof(inproc), "%s", cfg->inproc);
-    if (shim_ep_commit(e, cfg, addr) < 0) {
-        real()->disconnect(s, inproc);
+    if (shim_ep_commit(e, cfg, addr, app_bound) < 0) {
+        shim_inproc_end(s, inproc, app_bound);
         ep_cfg_destroy(&cfg);
         return shim_fail(ENOMEM, "zmtls: out of memory");
     }
-    int rc = io_connect(cfg);
+    rc = io_connect(cfg);
     if (rc < 0) {
-        real()->disconnect(s, inproc);
+        shim_inproc_end(s, inproc, app_bound);
         return shim_fail(-rc, "zmtls: cannot start the I/O thread");
     }
     return 0;
@@ -369,7 +385,7 @@ static int shim_tls_bind(void *s, const char *addr)
     }
     char inproc[EPCFG_INPROC_MAX];
     snprintf(inproc, sizeof(inproc), "%s", cfg->inproc);
-    if (shim_ep_commit(e, cfg, addr) < 0) {
+    if (shim_ep_commit(e, cfg, addr, 1) < 0) {
         real()->unbind(s, inproc);
         close(fd);
         ep_cfg_destroy(&cfg);
@@ -425,10 +441,7 @@ static int shim_tls_end(void *s, const char *addr, int is_bind)
         if (strcmp(x->uri, addr) != 0 && strcmp(x->resolved, addr) != 0)
             continue;
         *pp = x->next;
-        if (is_bind)
-            real()->unbind(s, x->inproc);
-        else
-            real()->disconnect(s, x->inproc);
+        shim_inproc_end(s, x->inproc, x->app_bound);
         io_close_endpoint(x->ep_id);
         free(x);
         return 0;

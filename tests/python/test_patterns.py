@@ -90,10 +90,6 @@ def test_pub_sub_xsub_subscription_message(preloaded):
     assert r["topics"] == ["news"]  # the publisher filtered
 
 
-@pytest.mark.xfail(reason="library bug reported to the lead: a SUB's ZMQ_SUBSCRIBE "
-                   "never reaches the publisher over tls:// (libzmq 4.3.4 sends "
-                   "subscriptions as flagged messages the DEALER bridge cannot "
-                   "tell from data)", strict=False)
 def test_pub_sub_zmq_subscribe(preloaded):
     r = preloaded(scenario_pub_sub, sub_kind="SUB")
     assert r["got"] >= 1

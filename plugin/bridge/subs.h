@@ -1,0 +1,31 @@
+/*
+ * The subscriptions a SUB/XSUB application has sent through one connect
+ * endpoint, so they can be told again to the next publisher after a
+ * reconnect (libzmq resends them on a pipe hiccup; a bridge pipe does not
+ * hiccup, it outlives connections).
+ *
+ * A topic subscribed n times and cancelled m times is held while n > m, and
+ * replayed once, as libzmq's own resend does. Threading: I/O thread only.
+ */
+#ifndef ZMTLS_SUBS_H
+#define ZMTLS_SUBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct subs subs_t;
+
+int subs_new(subs_t **out);
+void subs_destroy(subs_t **s);
+
+/* 1 when a message (one complete single-part message) is a subscription:
+ * first byte 1 (subscribe) or 0 (cancel), then the topic. */
+int subs_is_subscription(const uint8_t *msg, size_t len);
+/* Records one subscription message. 0 or -ENOMEM. */
+int subs_apply(subs_t *s, const uint8_t *msg, size_t len);
+
+/* Topics currently held, for replay: index 0..subs_count()-1. */
+size_t subs_count(const subs_t *s);
+const uint8_t *subs_topic(const subs_t *s, size_t i, size_t *len);
+
+#endif

@@ -34,6 +34,8 @@
 #ifndef ZMTLS_H
 #define ZMTLS_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -119,6 +121,39 @@ int zmtls_alert_is_auth(int alert);
  * zmq_connect/zmq_bind/zmq_setsockopt; "" when there was none. The string is
  * thread-local and valid until the thread's next zmtls call. */
 const char *zmtls_last_error(void);
+
+/*
+ * Who is on the other end. The certificate each authenticated tls:// peer
+ * presented is kept while its connection lasts. Properties:
+ *   "Subject"       subject DN, RFC 2253 form ("CN=client,O=Example")
+ *   "Issuer"        issuer DN, same form
+ *   "SAN"           subjectAltName entries ("DNS:client,IP:127.0.0.1")
+ *   "Serial"        certificate serial number, hex
+ *   "Peer-Address"  remote address ("127.0.0.1:40312", "[::1]:40312")
+ *
+ * zmtls_peer_property names the peer by the routing id the socket sees for
+ * it: what a ROUTER receives as the first frame. A peer that announced no
+ * ZMTP Identity gets a generated routing id (0x00 then 8 bytes), so every
+ * tls:// peer of a ROUTER can be looked up.
+ *
+ * zmtls_endpoint_peer_property names it by endpoint: for a connect endpoint
+ * (as passed to zmq_connect) the server it is connected to; for a bind
+ * endpoint the most recently authenticated client still connected.
+ *
+ * Both copy the value into buf (NUL-terminated, truncated to len) and return
+ * its full length, like snprintf; or -1 with errno ENOTSOCK (not a socket),
+ * ENOENT (no such endpoint or no authenticated peer there now), EINVAL
+ * (unknown property). Thread-safe with respect to the I/O thread; the
+ * socket itself follows libzmq's threading rules.
+ *
+ * libzmq's own way, zmq_msg_gets(msg, "User-Id"), needs metadata attached
+ * to each message inside libzmq's engine; messages from tls:// peers reach
+ * the socket through an inproc pipe, and libzmq offers no public way to
+ * attach metadata there. */
+int zmtls_peer_property(void *socket, const void *routing_id, size_t routing_id_len,
+                        const char *property, char *buf, size_t len);
+int zmtls_endpoint_peer_property(void *socket, const char *endpoint, const char *property,
+                                 char *buf, size_t len);
 
 /* Library version. */
 void zmtls_version(int *major, int *minor, int *patch);

@@ -3,12 +3,17 @@
 
 #include "bridge/subs.h"
 #include "conn/io.h"
+#include "conn/peers.h"
 #include "reactor/reactor.h"
 #include "tls/tls.h"
 #include "zmtp/zmtp.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -815,6 +820,7 @@ void conn_destroy(conn_t **cp)
     if (c == NULL)
         return;
     *cp = NULL;
+    peers_remove(c);
     rx_io_close(c->loop, &c->io);
     rx_io_close(c->loop, &c->bio);
     rx_timer_stop(c->loop, &c->handshake_timer);
@@ -884,6 +890,33 @@ void conn_drain(conn_t *c, uint64_t deadline_ms)
         }
     }
     conn_drive(c);
+}
+
+void conn_publish_peer(conn_t *c, const uint8_t *routing_id, size_t routing_id_len)
+{
+    tls_peer_info_t info;
+    if (tls_conn_peer_info(c->tls, &info) != 0)
+        return;
+    char addr[64] = "";
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0) {
+        char host[INET6_ADDRSTRLEN] = "";
+        if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+            snprintf(addr, sizeof(addr), "[%s]:%d", host, ntohs(a->sin6_port));
+        } else {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+            snprintf(addr, sizeof(addr), "%s:%d", host, ntohs(a->sin_port));
+        }
+    }
+    peer_key_t key = {.sock_id = c->cfg->sock_id,
+                      .ep_id = c->cfg->ep_id,
+                      .routing_id = routing_id,
+                      .routing_id_len = routing_id_len};
+    peers_add(c, &key, &info, addr);
 }
 
 const uint8_t *conn_peer_identity(const conn_t *c, size_t *len)

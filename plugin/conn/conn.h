@@ -81,6 +81,11 @@ int conn_detach(conn_t *c);
  * otherwise ends at once. */
 void conn_drain(conn_t *c, uint64_t deadline_ms);
 
+/* Publishes the peer's certificate for zmtls_peer_property(), under the
+ * routing id the application socket sees for it (the bridge's); withdrawn
+ * when the conn is destroyed. Call after conn_attach. */
+void conn_publish_peer(conn_t *c, const uint8_t *routing_id, size_t routing_id_len);
+
 /* The peer's ZMTP Identity (valid after `established`). */
 const uint8_t *conn_peer_identity(const conn_t *c, size_t *len);
 int conn_fd(const conn_t *c);

@@ -56,6 +56,8 @@ typedef struct connecter {
     bridge_t *bridge; /* the persistent bridge (IMMEDIATE 0) */
     int bridge_cut;   /* a message from the bridge was cut: drop its rest */
     subs_t *subs;     /* SUB/XSUB: replayed to each new publisher */
+    uint8_t rid[255]; /* the persistent bridge's routing id */
+    size_t rid_len;
 } connecter_t;
 
 static void cn_attempt(connecter_t *cn);
@@ -150,6 +152,12 @@ static int cn_established(conn_t *c, void *arg)
     const ep_cfg_t *cfg = cn->base.cfg;
     size_t idlen;
     const uint8_t *id = conn_peer_identity(c, &idlen);
+    uint8_t gen[IO_ROUTING_ID_LEN];
+    if (idlen == 0 && cfg->app_type == ZMQ_ROUTER) {
+        io_routing_id(gen);
+        id = gen;
+        idlen = sizeof(gen);
+    }
     bridge_cfg_t bc = {.ctx = cfg->ctx,
                        .inproc = cfg->inproc,
                        .routing_id = id,
@@ -164,12 +172,16 @@ static int cn_established(conn_t *c, void *arg)
         if (rc < 0)
             return rc;
         conn_attach(c, b, 1, NULL);
+        conn_publish_peer(c, id, idlen);
         return 0;
     }
     if (cn->bridge == NULL) {
         int rc = bridge_new(&cn->bridge, &bc);
         if (rc < 0)
             return rc;
+        /* The pipe keeps this id for every later connection. */
+        memcpy(cn->rid, id, idlen);
+        cn->rid_len = idlen;
     }
     if (cn->bridge_cut) {
         /* The rest of a message whose start went out on a lost connection
@@ -187,6 +199,7 @@ static int cn_established(conn_t *c, void *arg)
         cn->bridge_cut = 0;
     }
     conn_attach(c, cn->bridge, 0, cn->subs);
+    conn_publish_peer(c, cn->rid, cn->rid_len);
     return 0;
 }
 

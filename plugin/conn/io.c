@@ -96,6 +96,19 @@ uint32_t io_random(void)
     return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
 }
 
+void io_routing_id(uint8_t out[IO_ROUTING_ID_LEN])
+{
+    static uint64_t next;
+    if (next == 0)
+        next = ((uint64_t)io_random() << 32) | io_random();
+    uint64_t v = next++;
+    out[0] = 0;
+    for (int i = 8; i >= 1; i--) {
+        out[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
 static io_mon_t *io_mon_find(uint32_t sock_id)
 {
     for (io_mon_t *m = io.monitors; m != NULL; m = m->next)

@@ -56,4 +56,10 @@ void io_emit(uint32_t sock_id, int event, uint32_t value, const char *endpoint);
 /* Uniform random 32 bits for jitter. */
 uint32_t io_random(void);
 
+/* A routing id for a peer that announced none, so a ROUTER application and
+ * zmtls_peer_property() agree on it: 0x00 then 8 bytes, a length libzmq's own
+ * generated ids (0x00 + 4 bytes) never have. Writes IO_ROUTING_ID_LEN bytes. */
+#define IO_ROUTING_ID_LEN 9
+void io_routing_id(uint8_t out[IO_ROUTING_ID_LEN]);
+
 #endif

@@ -87,6 +87,12 @@ static int ls_established(conn_t *c, void *arg)
     ls_peer_t *p = arg;
     size_t idlen;
     const uint8_t *id = conn_peer_identity(c, &idlen);
+    uint8_t gen[IO_ROUTING_ID_LEN];
+    if (idlen == 0 && p->ls->base.cfg->app_type == ZMQ_ROUTER) {
+        io_routing_id(gen);
+        id = gen;
+        idlen = sizeof(gen);
+    }
     bridge_cfg_t bc = {.ctx = p->ls->base.cfg->ctx,
                        .inproc = p->ls->base.cfg->inproc,
                        .routing_id = id,
@@ -98,6 +104,7 @@ static int ls_established(conn_t *c, void *arg)
     if (rc < 0)
         return rc;
     conn_attach(c, b, 1, NULL);
+    conn_publish_peer(c, id, idlen);
     return 0;
 }
 

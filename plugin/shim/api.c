@@ -1,9 +1,13 @@
 /* The public helpers of include/zmtls.h. */
 #include "zmtls.h"
 
+#include "conn/peers.h"
 #include "policy/alert.h"
 #include "shim/lasterror.h"
+#include "shim/registry.h"
 
+#include <errno.h>
+#include <string.h>
 #include <zmq.h>
 
 #define API_EXPORT __attribute__((visibility("default")))
@@ -59,6 +63,52 @@ API_EXPORT int zmtls_alert_is_auth(int alert)
 API_EXPORT const char *zmtls_last_error(void)
 {
     return shim_last_error();
+}
+
+static int api_peer_result(int rc)
+{
+    if (rc < 0) {
+        errno = -rc;
+        return -1;
+    }
+    return rc;
+}
+
+API_EXPORT int zmtls_peer_property(void *socket, const void *routing_id,
+                                   size_t routing_id_len, const char *property, char *buf,
+                                   size_t len)
+{
+    shim_sock_t *e = registry_get(socket);
+    if (e == NULL) {
+        errno = ENOTSOCK;
+        return -1;
+    }
+    if (routing_id == NULL || property == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    return api_peer_result(
+        peers_get(e->id, 0, routing_id, routing_id_len, property, buf, len));
+}
+
+API_EXPORT int zmtls_endpoint_peer_property(void *socket, const char *endpoint,
+                                            const char *property, char *buf, size_t len)
+{
+    shim_sock_t *e = registry_get(socket);
+    if (e == NULL) {
+        errno = ENOTSOCK;
+        return -1;
+    }
+    if (endpoint == NULL || property == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (shim_ep_t *x = e->eps; x != NULL; x = x->next)
+        if (strcmp(x->uri, endpoint) == 0 || strcmp(x->resolved, endpoint) == 0)
+            return api_peer_result(
+                peers_get(e->id, x->ep_id, NULL, 0, property, buf, len));
+    errno = ENOENT;
+    return -1;
 }
 
 API_EXPORT void zmtls_version(int *major, int *minor, int *patch)

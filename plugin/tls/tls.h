@@ -113,6 +113,20 @@ int tls_conn_errno(const tls_conn_t *c);
  * "peer refused our certificate: alert 48 unknown_ca". Never NULL. */
 const char *tls_conn_reason(const tls_conn_t *c);
 
+/* The peer's certificate as verified in the handshake, for the
+ * application to learn who it talks to. Strings are NUL-terminated and
+ * truncated to their buffers. */
+typedef struct tls_peer_info {
+    char subject[256]; /* RFC 2253 form: "CN=client,O=Example" */
+    char issuer[256];
+    char san[512];   /* "DNS:client,IP:127.0.0.1,URI:...,email:..." */
+    char serial[80]; /* hex */
+} tls_peer_info_t;
+
+/* Fills `out` once the handshake has completed. 0, or -ENOENT when the peer
+ * presented no certificate. */
+int tls_conn_peer_info(const tls_conn_t *c, tls_peer_info_t *out);
+
 /* 1 when the handshake resumed a session (issue: resumption), else 0. */
 int tls_conn_resumed(const tls_conn_t *c);
 

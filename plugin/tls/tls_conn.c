@@ -659,3 +659,81 @@ int tls_conn_resumed(const tls_conn_t *c)
     return c != NULL && c->state != TLS_ST_HANDSHAKE && SSL_session_reused(c->ssl) ? 1
                                                                                    : 0;
 }
+
+/* ---- peer certificate ----------------------------------------------------- */
+
+static void tls_name_oneline(X509_NAME *name, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    BIO *b = BIO_new(BIO_s_mem());
+    if (b == NULL)
+        return;
+    if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0) {
+        int n = BIO_read(b, buf, (int)cap - 1);
+        buf[n > 0 ? n : 0] = '\0';
+    }
+    BIO_free(b);
+}
+
+static void tls_append(char *buf, size_t cap, const char *prefix, const char *val,
+                       size_t len)
+{
+    size_t used = strlen(buf);
+    if (used + 1 >= cap)
+        return;
+    int n = snprintf(buf + used, cap - used, "%s%s%.*s", used ? "," : "", prefix,
+                     (int)len, val);
+    if (n < 0)
+        buf[used] = '\0';
+}
+
+static void tls_san(X509 *cert, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+    if (names == NULL)
+        return;
+    for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+        if (g->type == GEN_DNS || g->type == GEN_URI || g->type == GEN_EMAIL) {
+            const ASN1_IA5STRING *s = g->d.ia5;
+            const char *prefix = g->type == GEN_DNS   ? "DNS:"
+                                 : g->type == GEN_URI ? "URI:"
+                                                      : "email:";
+            tls_append(buf, cap, prefix, (const char *)ASN1_STRING_get0_data(s),
+                       (size_t)ASN1_STRING_length(s));
+        } else if (g->type == GEN_IPADD) {
+            char ip[INET6_ADDRSTRLEN] = "";
+            int len = ASN1_STRING_length(g->d.ip);
+            const unsigned char *p = ASN1_STRING_get0_data(g->d.ip);
+            if (len == 4)
+                inet_ntop(AF_INET, p, ip, sizeof(ip));
+            else if (len == 16)
+                inet_ntop(AF_INET6, p, ip, sizeof(ip));
+            tls_append(buf, cap, "IP:", ip, strlen(ip));
+        }
+    }
+    GENERAL_NAMES_free(names);
+}
+
+int tls_conn_peer_info(const tls_conn_t *c, tls_peer_info_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    X509 *cert = SSL_get0_peer_certificate(c->ssl);
+    if (cert == NULL)
+        return -ENOENT;
+    tls_name_oneline(X509_get_subject_name(cert), out->subject, sizeof(out->subject));
+    tls_name_oneline(X509_get_issuer_name(cert), out->issuer, sizeof(out->issuer));
+    tls_san(cert, out->san, sizeof(out->san));
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+    if (bn != NULL) {
+        char *hex = BN_bn2hex(bn);
+        if (hex != NULL) {
+            snprintf(out->serial, sizeof(out->serial), "%s", hex);
+            OPENSSL_free(hex);
+        }
+        BN_free(bn);
+    }
+    ERR_clear_error();
+    return 0;
+}

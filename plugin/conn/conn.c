@@ -124,6 +124,9 @@ static int conn_end(conn_t *c, conn_end_t why, uint32_t value)
     c->dead = 1;
     c->end_why = why;
     c->end_value = value;
+    /* Before DISCONNECTED goes out: whoever reacts to it must not find the
+     * peer still listed. */
+    peers_remove(c);
     if (!c->succeeded) {
         if (why == CONN_END_AUTH)
             conn_emit(c, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, value);

@@ -80,6 +80,13 @@ extern "C" {
 #define ZMTLS_AUTH_IVL_MAX (ZMTLS_OPTION_BASE + 9)
 #define ZMTLS_AUTH_STOP    (ZMTLS_OPTION_BASE + 10)
 
+/* Integer option (int 0/1), connect side, default 1: resume the TLS 1.3
+ * session of the previous connection when reconnecting to the same
+ * endpoint (a PSK handshake: no certificates exchanged again; the server's
+ * ticket carries the client's original authentication). 0 makes every
+ * connection a full handshake. */
+#define ZMTLS_RESUME (ZMTLS_OPTION_BASE + 11)
+
 /* Defaults of the integer options above. */
 #define ZMTLS_AUTH_IVL_DEFAULT     1000
 #define ZMTLS_AUTH_IVL_MAX_DEFAULT 60000
@@ -130,6 +137,8 @@ const char *zmtls_last_error(void);
  *   "SAN"           subjectAltName entries ("DNS:client,IP:127.0.0.1")
  *   "Serial"        certificate serial number, hex
  *   "Peer-Address"  remote address ("127.0.0.1:40312", "[::1]:40312")
+ *   "Resumed"       "1" when the connection resumed an earlier TLS session
+ *                   (ZMTLS_RESUME), else "0"
  *
  * zmtls_peer_property names the peer by the routing id the socket sees for
  * it: what a ROUTER receives as the first frame. A peer that announced no

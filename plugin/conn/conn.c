@@ -800,6 +800,15 @@ int conn_new(conn_t **out, const ep_cfg_t *cfg, SSL_CTX *tls, int fd, int is_ser
         close(fd);
         return rc;
     }
+    /* Keyed by the endpoint string: a reconnect to the same endpoint from
+     * the same socket (same credentials) resumes. */
+    if (!is_server && cfg->resume && tls_conn_resume(c->tls, cfg->uri) == -ENOMEM) {
+        tls_conn_destroy(&c->tls);
+        free(c->in);
+        free(c);
+        close(fd);
+        return -ENOMEM;
+    }
     rx_io_init(&c->io, fd, 0, conn_on_io, c);
     rx_io_init(&c->bio, -1, RX_EDGE, conn_on_io, c);
     rx_timer_init(&c->handshake_timer, conn_on_handshake_timeout, c);

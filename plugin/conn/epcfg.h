@@ -48,6 +48,7 @@ typedef struct ep_cfg {
     int auth_ivl;
     int auth_ivl_max;
     int auth_stop;
+    int resume; /* offer the previous TLS session on reconnect */
 } ep_cfg_t;
 
 /* Frees the configuration and drops its TLS reference. NULLs *cfg. */

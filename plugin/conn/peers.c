@@ -68,6 +68,8 @@ static const char *peers_prop(const peer_rec_t *r, const char *name)
         return r->info.serial;
     if (strcmp(name, "Peer-Address") == 0)
         return r->address;
+    if (strcmp(name, "Resumed") == 0)
+        return r->info.resumed ? "1" : "0";
     return NULL;
 }
 

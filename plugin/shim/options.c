@@ -13,6 +13,7 @@ void shim_opts_init(shim_opts_t *o)
     memset(o, 0, sizeof(*o));
     o->auth_ivl = ZMTLS_AUTH_IVL_DEFAULT;
     o->auth_ivl_max = ZMTLS_AUTH_IVL_MAX_DEFAULT;
+    o->resume = 1;
 }
 
 static void opts_wipe_free(char *s)
@@ -38,7 +39,7 @@ void shim_opts_free(shim_opts_t *o)
 
 int shim_opts_owns(int option)
 {
-    return option > ZMTLS_OPTION_BASE && option <= ZMTLS_AUTH_STOP;
+    return option > ZMTLS_OPTION_BASE && option <= ZMTLS_RESUME;
 }
 
 int shim_opts_is_credential(int option)
@@ -77,6 +78,8 @@ static int *opts_int(shim_opts_t *o, int option)
         return &o->auth_ivl_max;
     case ZMTLS_AUTH_STOP:
         return &o->auth_stop;
+    case ZMTLS_RESUME:
+        return &o->resume;
     default:
         return NULL;
     }
@@ -117,7 +120,7 @@ int shim_opts_set(shim_opts_t *o, int option, const void *val, size_t len)
         return -EINVAL;
     if (option == ZMTLS_AUTH_IVL_MAX && v < 1)
         return -EINVAL;
-    if (option == ZMTLS_AUTH_STOP && v != 0 && v != 1)
+    if ((option == ZMTLS_AUTH_STOP || option == ZMTLS_RESUME) && v != 0 && v != 1)
         return -EINVAL;
     *ip = v;
     return 0;

@@ -16,6 +16,7 @@ typedef struct shim_opts {
     char *cert_pem, *key_pem, *ca_pem;
     char *server_name;
     int auth_ivl, auth_ivl_max, auth_stop;
+    int resume;
 } shim_opts_t;
 
 void shim_opts_init(shim_opts_t *o);

@@ -200,6 +200,7 @@ static void shim_snapshot(shim_sock_t *e, ep_cfg_t *cfg)
     cfg->auth_ivl = e->opts.auth_ivl;
     cfg->auth_ivl_max = e->opts.auth_ivl_max;
     cfg->auth_stop = e->opts.auth_stop;
+    cfg->resume = e->opts.resume;
 }
 
 /* Common start of a tls:// connect or bind: checks, credentials and the

@@ -121,11 +121,24 @@ typedef struct tls_peer_info {
     char issuer[256];
     char san[512];   /* "DNS:client,IP:127.0.0.1,URI:...,email:..." */
     char serial[80]; /* hex */
+    int resumed;     /* 1: this connection resumed an earlier session */
 } tls_peer_info_t;
 
 /* Fills `out` once the handshake has completed. 0, or -ENOENT when the peer
  * presented no certificate. */
 int tls_conn_peer_info(const tls_conn_t *c, tls_peer_info_t *out);
+
+/* Client contexts: keep the newest resumable TLS 1.3 session per key so a
+ * reconnect can resume it instead of a full handshake (tls_session.c).
+ * Idempotent; any thread. */
+int tls_ctx_enable_resumption(SSL_CTX *ctx);
+
+/* Client, before the first tls_conn_handshake: offer the session cached
+ * under `key` (if any, consuming it) and cache the tickets this connection
+ * receives under the same key. 0, -EINVAL (context without a cache),
+ * -ENOMEM. */
+int tls_conn_resume(tls_conn_t *c, const char *key);
+int tls_ssl_resume(SSL *ssl, const char *key); /* the same on a raw SSL */
 
 /* 1 when the handshake resumed a session (issue: resumption), else 0. */
 int tls_conn_resumed(const tls_conn_t *c);

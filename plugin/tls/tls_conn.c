@@ -654,6 +654,13 @@ const char *tls_conn_reason(const tls_conn_t *c)
     return c != NULL ? c->reason : "no connection";
 }
 
+int tls_conn_resume(tls_conn_t *c, const char *key)
+{
+    if (c == NULL || key == NULL || c->is_server)
+        return -EINVAL;
+    return tls_ssl_resume(c->ssl, key);
+}
+
 int tls_conn_resumed(const tls_conn_t *c)
 {
     return c != NULL && c->state != TLS_ST_HANDSHAKE && SSL_session_reused(c->ssl) ? 1
@@ -725,6 +732,7 @@ int tls_conn_peer_info(const tls_conn_t *c, tls_peer_info_t *out)
     tls_name_oneline(X509_get_subject_name(cert), out->subject, sizeof(out->subject));
     tls_name_oneline(X509_get_issuer_name(cert), out->issuer, sizeof(out->issuer));
     tls_san(cert, out->san, sizeof(out->san));
+    out->resumed = SSL_session_reused(c->ssl) ? 1 : 0;
     BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
     if (bn != NULL) {
         char *hex = BN_bn2hex(bn);

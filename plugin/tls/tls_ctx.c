@@ -535,6 +535,14 @@ int tls_ctx_new(SSL_CTX **out, int is_server, const tls_creds_t *creds, char *er
         ERR_clear_error();
         (void)SSL_CTX_set_default_verify_paths(ctx);
     }
+    /* One ticket per handshake is all a reconnecting client uses; OpenSSL's
+     * default of two doubles the server's ticket work. */
+    if (rc == 0 && is_server)
+        SSL_CTX_set_num_tickets(ctx, 1);
+    if (rc == 0 && !is_server && tls_ctx_enable_resumption(ctx) != 0) {
+        tls_err(err, errlen, "%s: out of memory", side);
+        rc = -ENOMEM;
+    }
     ERR_clear_error();
     if (rc != 0) {
         SSL_CTX_free(ctx);

@@ -389,14 +389,16 @@ static int conn_on_ready(conn_t *c, const zmtp_command_t *cmd)
     if (c->peer_id_len > 0)
         memcpy(c->peer_id, r.identity, c->peer_id_len);
     c->phase = PH_TRAFFIC;
-    c->succeeded = 1;
     rx_timer_stop(c->loop, &c->handshake_timer);
+    /* The bridge and the peer's record exist before the event goes out, so
+     * whoever reacts to HANDSHAKE_SUCCEEDED finds the peer. */
+    rc = c->owner.established(c, c->owner.arg);
+    if (rc < 0)
+        return conn_end(c, CONN_END_NO_DETAIL, (uint32_t)-rc);
+    c->succeeded = 1;
     if (c->cfg->heartbeat_ivl > 0)
         rx_timer_start(c->loop, &c->hb_timer, (uint64_t)c->cfg->heartbeat_ivl);
     conn_emit(c, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0);
-    rc = c->owner.established(c, c->owner.arg);
-    if (rc < 0)
-        return conn_end(c, CONN_END_CLOSED, (uint32_t)-rc);
     return 0;
 }
 
@@ -848,7 +850,7 @@ void conn_destroy(conn_t **cp)
     if (c->bridge_owned)
         bridge_destroy(&c->bridge);
     tls_conn_destroy(&c->tls);
-    close(c->fd);
+    io_linger_close(c->fd);
     free(c->in);
     free(c->out);
     free(c);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +29,12 @@ typedef struct io_mon {
     monitor_t *m;
     struct io_mon *next;
 } io_mon_t;
+
+typedef struct io_linger {
+    rx_io_t io;
+    rx_timer_t timer;
+    struct io_linger *prev, *next;
+} io_linger_t;
 
 typedef enum io_cmd_type {
     CMD_CONNECT,
@@ -75,6 +82,7 @@ static struct {
     io_ep_t *endpoints;
     io_mon_t *monitors;
     io_cmd_t *ctx_terms;
+    io_linger_t *lingering;
     uint64_t rng;
 } io = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -299,9 +307,69 @@ static void io_run_cmd(rx_work_t *w)
     free(cmd);
 }
 
+static void io_linger_done(io_linger_t *l)
+{
+    rx_io_close(io.loop, &l->io);
+    rx_timer_stop(io.loop, &l->timer);
+    close(l->io.fd);
+    if (l->prev != NULL)
+        l->prev->next = l->next;
+    else
+        io.lingering = l->next;
+    if (l->next != NULL)
+        l->next->prev = l->prev;
+    free(l);
+}
+
+static void io_linger_on_io(rx_io_t *w, unsigned revents)
+{
+    char buf[4096];
+    for (int i = 0; i < 16; i++) {
+        ssize_t n = recv(w->fd, buf, sizeof(buf), 0);
+        if (n > 0)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return;
+        break; /* EOF or error: the peer is done */
+    }
+    io_linger_done(w->data);
+}
+
+static void io_linger_on_timer(rx_timer_t *t)
+{
+    io_linger_done(t->data);
+}
+
+void io_linger_close(int fd)
+{
+    if (fd < 0)
+        return;
+    io_linger_t *l = calloc(1, sizeof(*l));
+    if (l == NULL || shutdown(fd, SHUT_WR) != 0) {
+        free(l);
+        close(fd);
+        return;
+    }
+    rx_io_init(&l->io, fd, 0, io_linger_on_io, l);
+    rx_timer_init(&l->timer, io_linger_on_timer, l);
+    if (rx_io_start(io.loop, &l->io, RX_READ) != 0) {
+        free(l);
+        close(fd);
+        return;
+    }
+    rx_timer_start(io.loop, &l->timer, IO_LINGER_MS);
+    l->next = io.lingering;
+    if (l->next != NULL)
+        l->next->prev = l;
+    io.lingering = l;
+}
+
 static void *io_main(void *arg)
 {
     rx_loop_run(io.loop);
+    /* The thread is stopping: whatever still lingers closes now. */
+    while (io.lingering != NULL)
+        io_linger_done(io.lingering);
     return NULL;
 }
 

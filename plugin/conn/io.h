@@ -53,6 +53,13 @@ void io_ctx_term(void *ctx);
 rx_loop_t *io_loop(void);
 /* Sends an event to the application socket's monitor, if it has one. */
 void io_emit(uint32_t sock_id, int event, uint32_t value, const char *endpoint);
+/* Closes a connection's fd gracefully: shuts down our sending side, then
+ * reads and discards until the peer closes or IO_LINGER_MS pass. Closing
+ * with unread input makes the kernel send a reset, which can overtake what
+ * we sent last: a refusal alert, an ERROR command, close_notify. */
+#define IO_LINGER_MS 1000
+void io_linger_close(int fd);
+
 /* Uniform random 32 bits for jitter. */
 uint32_t io_random(void);
 

@@ -69,6 +69,7 @@ struct conn {
     int bridge_empty; /* the last bridge read found nothing */
     int in_drive;
     int again;
+    int input_pending; /* reading stopped on the budget with input left */
     int dead;
     conn_end_t end_why;
     uint32_t end_value;
@@ -511,8 +512,10 @@ static int conn_parse(conn_t *c, int *budget)
                 return 0;
             continue;
         }
-        if (*budget <= 0)
+        if (*budget <= 0) {
+            c->input_pending = 1;
             return 1;
+        }
         const uint8_t *p = c->in + c->in_start;
         size_t avail = c->in_end - c->in_start;
         zmtp_frame_header_t h;
@@ -573,8 +576,12 @@ static int conn_read(conn_t *c, int *budget)
             if (rc != 0)
                 return rc < 0 ? -1 : 0;
         }
-        if (*budget <= 0)
+        if (*budget <= 0) {
+            /* More may wait in the kernel or inside OpenSSL, where no fd
+             * readiness will announce it again. */
+            c->input_pending = 1;
             return 0;
+        }
         uint8_t *dst;
         size_t cap;
         if (c->big_active) {
@@ -671,8 +678,11 @@ static void conn_drive(conn_t *c)
     int rounds = 0;
     do {
         c->again = 0;
+        c->input_pending = 0;
         if (c->dead || conn_step(c, &budget) < 0)
             break;
+        if (c->input_pending)
+            c->again = 1;
         if (c->bridge != NULL && c->phase == PH_TRAFFIC) {
             /* ZMQ_FD is edge-triggered: asking ZMQ_EVENTS after our own sends
              * and receives re-arms it and tells what is left to do. */

@@ -73,6 +73,7 @@ typedef struct io_cmd {
 static struct {
     pthread_mutex_t lock; /* thread start/stop */
     int running;
+    int exiting; /* exit() has begun: never start the thread again */
     pthread_t thread;
     rx_loop_t *loop;
     /* objects alive or about to be created: the thread stops only at 0 */
@@ -375,10 +376,54 @@ static void *io_main(void *arg)
 
 /* ---- application threads ---------------------------------------------- */
 
+/* exit() without zmq_ctx_term: OpenSSL's own atexit handler frees its
+ * global state, and a still running I/O thread would use it afterwards. This
+ * handler is registered after OpenSSL initialised (a TLS context exists by
+ * the time the thread first starts), so it runs first and stops the thread.
+ * Nothing is freed: the process is ending. */
+static void io_atexit(void)
+{
+    pthread_mutex_lock(&io.lock);
+    /* Sockets closed by later exit handlers (CZMQ's, say) must not start
+     * the thread again once OpenSSL is gone: their commands are dropped. */
+    io.exiting = 1;
+    if (io.running && !pthread_equal(pthread_self(), io.thread)) {
+        rx_loop_stop(io.loop);
+        pthread_join(io.thread, NULL);
+        io.running = 0;
+    }
+    pthread_mutex_unlock(&io.lock);
+}
+
+/* A child of fork() has no I/O thread: forget the parent's (its objects
+ * belong to a context the child cannot use, as libzmq's do), so the child
+ * starts a fresh thread when it uses tls:// itself. */
+static void io_atfork_child(void)
+{
+    pthread_mutex_init(&io.lock, NULL);
+    io.running = 0;
+    io.loop = NULL;
+    atomic_store(&io.live, 0);
+    io.endpoints = NULL;
+    io.monitors = NULL;
+    io.ctx_terms = NULL;
+    io.lingering = NULL;
+}
+
+static void io_register_handlers(void)
+{
+    atexit(io_atexit);
+    pthread_atfork(NULL, NULL, io_atfork_child);
+}
+
 static int io_start_locked(void)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     if (io.running)
         return 0;
+    if (io.exiting)
+        return -ESHUTDOWN;
+    pthread_once(&once, io_register_handlers);
     uint64_t seed = 0;
     if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed)) {
         struct timespec ts;
@@ -484,11 +529,28 @@ int io_bind(ep_cfg_t *cfg, int listen_fd)
     return rc;
 }
 
-/* Best effort commands: without memory the endpoint lingers until its
- * context ends, which still cleans it up. */
+/* Commands about existing objects: when the thread is not running there
+ * are none, so there is nothing to do (and no thread to start). Without
+ * memory the endpoint lingers until its context ends, which still cleans it
+ * up. */
+static int io_post_existing(io_cmd_t *cmd)
+{
+    if (cmd == NULL)
+        return -ENOMEM;
+    pthread_mutex_lock(&io.lock);
+    int running = io.running;
+    if (running) {
+        cmd->work.cb = io_run_cmd;
+        cmd->work.data = cmd;
+        rx_post(io.loop, &cmd->work);
+    }
+    pthread_mutex_unlock(&io.lock);
+    return running ? 0 : -ESRCH;
+}
+
 static void io_post_simple(io_cmd_t *cmd)
 {
-    if (cmd != NULL && io_post(cmd, 0) < 0)
+    if (io_post_existing(cmd) < 0)
         free(cmd);
 }
 
@@ -517,7 +579,7 @@ void io_set_tls(uint32_t sock_id, SSL_CTX *client, SSL_CTX *server)
         cmd->id = sock_id;
         cmd->client_tls = client;
         cmd->server_tls = server;
-        if (io_post(cmd, 0) == 0)
+        if (io_post_existing(cmd) == 0)
             return;
         free(cmd);
     }

@@ -20,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -311,38 +312,91 @@ static int shim_tls_connect(void *s, const char *addr)
 /* Opens the listening socket here, on the caller's thread, so that bind
  * errors (EADDRINUSE, ...) and the ephemeral port are known when zmq_bind
  * returns, as with tcp://. Writes the resolved endpoint to cfg->uri. */
-static int shim_listen(ep_cfg_t *cfg)
+/* Bind addresses follow libzmq's tcp:// rules: "*", an IP literal, or the
+ * name of a network interface ("lo", "eth0") -- not a DNS name, which
+ * libzmq refuses with ENODEV. */
+static int shim_bind_addr(const ep_cfg_t *cfg, struct sockaddr_storage *ss, socklen_t *len)
 {
     const endpoint_t *ep = &cfg->ep;
-    char port[8];
-    snprintf(port, sizeof(port), "%d", ep->port);
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    int any = strcmp(ep->host, "*") == 0;
-    if (any)
-        hints.ai_family = cfg->ipv6 ? AF_INET6 : AF_INET;
-    else
-        hints.ai_family = ep->is_ip_literal || cfg->ipv6 ? AF_UNSPEC : AF_INET;
-    int gai = getaddrinfo(any ? NULL : ep->host, port, &hints, &res);
-    if (gai != 0 || res == NULL)
-        return shim_fail(ENODEV, "zmtls: cannot resolve \"%s\": %s", ep->host,
-                         gai_strerror(gai));
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    uint16_t port = htons((uint16_t)ep->port);
+    if (strcmp(ep->host, "*") == 0) {
+        if (cfg->ipv6) {
+            a6->sin6_family = AF_INET6;
+            a6->sin6_addr = in6addr_any;
+            a6->sin6_port = port;
+            *len = sizeof(*a6);
+        } else {
+            a4->sin_family = AF_INET;
+            a4->sin_addr.s_addr = htonl(INADDR_ANY);
+            a4->sin_port = port;
+            *len = sizeof(*a4);
+        }
+        return 0;
+    }
+    if (inet_pton(AF_INET, ep->host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = port;
+        *len = sizeof(*a4);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, ep->host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = port;
+        *len = sizeof(*a6);
+        return 0;
+    }
+    struct ifaddrs *ifs = NULL;
+    int found = 0;
+    if (getifaddrs(&ifs) == 0) {
+        for (struct ifaddrs *i = ifs; i != NULL && !found; i = i->ifa_next) {
+            if (i->ifa_addr == NULL || strcmp(i->ifa_name, ep->host) != 0)
+                continue;
+            int fam = i->ifa_addr->sa_family;
+            if (fam == AF_INET || (fam == AF_INET6 && cfg->ipv6)) {
+                *len = fam == AF_INET ? sizeof(*a4) : sizeof(*a6);
+                memcpy(ss, i->ifa_addr, *len);
+                if (fam == AF_INET)
+                    a4->sin_port = port;
+                else
+                    a6->sin6_port = port;
+                found = 1;
+            }
+        }
+        freeifaddrs(ifs);
+    }
+    if (!found)
+        return shim_fail(ENODEV, "zmtls: cannot bind \"%s\": not an IP address or a "
+                                 "network interface", ep->host);
+    return 0;
+}
+
+/* Opens the listening socket here, on the caller's thread, so that bind
+ * errors (EADDRINUSE, ...) and the ephemeral port are known when zmq_bind
+ * returns, as with tcp://. Writes the resolved endpoint to cfg->uri. */
+static int shim_listen(ep_cfg_t *cfg)
+{
+    struct sockaddr_storage addr;
+    socklen_t addr_len = 0;
+    if (shim_bind_addr(cfg, &addr, &addr_len) < 0)
+        return -1;
+    int any = strcmp(cfg->ep.host, "*") == 0;
+    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int err = errno;
     if (fd >= 0) {
         int one = 1, zero = 0;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (res->ai_family == AF_INET6)
+        if (addr.ss_family == AF_INET6)
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, any ? &zero : &one, sizeof(int));
-        if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
+        if (bind(fd, (struct sockaddr *)&addr, addr_len) != 0 ||
             listen(fd, cfg->backlog > 0 ? cfg->backlog : 100) != 0) {
             err = errno;
             close(fd);
             fd = -1;
         }
     }
-    freeaddrinfo(res);
     if (fd < 0)
         return shim_fail(err, "zmtls: cannot listen on %s: %s", cfg->uri, strerror(err));
     struct sockaddr_storage ss;

@@ -49,6 +49,8 @@ static void real_resolve(void)
     REAL(setsockopt, "zmq_setsockopt");
     REAL(getsockopt, "zmq_getsockopt");
     REAL(socket_monitor, "zmq_socket_monitor");
+    REAL(ctx_set, "zmq_ctx_set");
+    REAL(ctx_get, "zmq_ctx_get");
 #undef REAL
     if (!ok)
         fprintf(stderr, "zmtls: cannot find libzmq's entry points: %s\n", dlerror());

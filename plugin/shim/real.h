@@ -29,6 +29,8 @@ typedef struct zmtls_real {
     int (*setsockopt)(void *s, int opt, const void *val, size_t len);
     int (*getsockopt)(void *s, int opt, void *val, size_t *len);
     int (*socket_monitor)(void *s, const char *addr, int events);
+    int (*ctx_set)(void *ctx, int option, int value);
+    int (*ctx_get)(void *ctx, int option);
 } zmtls_real_t;
 
 /* The resolved table, or NULL when libzmq cannot be found (the interposers

@@ -1,6 +1,7 @@
 /* Socket registry: see registry.h. */
 #include "shim/registry.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -17,6 +18,101 @@ static size_t reg_hash(const void *handle)
     h ^= h >> 17;
     h *= 0x9E3779B97F4A7C15ULL;
     return (size_t)(h >> 20) % REG_BUCKETS;
+}
+
+typedef struct reg_ctx {
+    void *ctx;
+    int max;       /* as the application set it */
+    int effective; /* fixed at the first socket, as libzmq's */
+    int started;
+    int count;
+    struct reg_ctx *next;
+} reg_ctx_t;
+
+static reg_ctx_t *reg_ctxs;
+
+static reg_ctx_t *reg_ctx_find(void *ctx)
+{
+    for (reg_ctx_t *c = reg_ctxs; c != NULL; c = c->next)
+        if (c->ctx == ctx)
+            return c;
+    return NULL;
+}
+
+void registry_ctx_add(void *ctx)
+{
+    reg_ctx_t *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return; /* the context then simply has no application-side limit */
+    c->ctx = ctx;
+    c->max = REGISTRY_DEFAULT_MAX_SOCKETS;
+    pthread_mutex_lock(&reg_lock);
+    c->next = reg_ctxs;
+    reg_ctxs = c;
+    pthread_mutex_unlock(&reg_lock);
+}
+
+void registry_ctx_remove(void *ctx)
+{
+    pthread_mutex_lock(&reg_lock);
+    for (reg_ctx_t **pp = &reg_ctxs; *pp != NULL; pp = &(*pp)->next) {
+        if ((*pp)->ctx == ctx) {
+            reg_ctx_t *c = *pp;
+            *pp = c->next;
+            free(c);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&reg_lock);
+}
+
+int registry_ctx_set_max(void *ctx, int max)
+{
+    if (max < 1)
+        return -EINVAL;
+    pthread_mutex_lock(&reg_lock);
+    reg_ctx_t *c = reg_ctx_find(ctx);
+    if (c != NULL)
+        c->max = max;
+    pthread_mutex_unlock(&reg_lock);
+    return 0;
+}
+
+int registry_ctx_get_max(void *ctx)
+{
+    pthread_mutex_lock(&reg_lock);
+    reg_ctx_t *c = reg_ctx_find(ctx);
+    int max = c != NULL ? c->max : REGISTRY_DEFAULT_MAX_SOCKETS;
+    pthread_mutex_unlock(&reg_lock);
+    return max;
+}
+
+int registry_ctx_socket_open(void *ctx)
+{
+    int rc = 0;
+    pthread_mutex_lock(&reg_lock);
+    reg_ctx_t *c = reg_ctx_find(ctx);
+    if (c != NULL) {
+        if (!c->started) {
+            c->started = 1;
+            c->effective = c->max;
+        }
+        if (c->count >= c->effective)
+            rc = -EMFILE;
+        else
+            c->count++;
+    }
+    pthread_mutex_unlock(&reg_lock);
+    return rc;
+}
+
+void registry_ctx_socket_closed(void *ctx)
+{
+    pthread_mutex_lock(&reg_lock);
+    reg_ctx_t *c = reg_ctx_find(ctx);
+    if (c != NULL && c->count > 0)
+        c->count--;
+    pthread_mutex_unlock(&reg_lock);
 }
 
 uint32_t registry_next_id(void)

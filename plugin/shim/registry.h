@@ -50,6 +50,23 @@ shim_sock_t *registry_get(void *handle);
 shim_sock_t *registry_take(void *handle);
 void registry_free(shim_sock_t *s);
 
+/* Contexts: the application's ZMQ_MAX_SOCKETS, enforced on its own sockets.
+ * zmtls's bridges live in the same context but must not count against the
+ * limit the application sized for its own sockets, so libzmq is given the
+ * application's limit plus a reserve and the shim enforces the
+ * application's. As in libzmq, the limit in force is the one set before the
+ * context's first socket. */
+#define REGISTRY_DEFAULT_MAX_SOCKETS 1023
+void registry_ctx_add(void *ctx);
+void registry_ctx_remove(void *ctx);
+/* Records the application's limit; 0, or -EINVAL for a value < 1. */
+int registry_ctx_set_max(void *ctx, int max);
+/* The application's limit; REGISTRY_DEFAULT_MAX_SOCKETS for unknown ctxs. */
+int registry_ctx_get_max(void *ctx);
+/* Counts a new application socket: 0, or -EMFILE at the limit. */
+int registry_ctx_socket_open(void *ctx);
+void registry_ctx_socket_closed(void *ctx);
+
 /* A process-unique id for endpoints and sockets. */
 uint32_t registry_next_id(void);
 

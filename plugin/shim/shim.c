@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -32,11 +33,10 @@
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
-/* Every tls:// peer is a bridge socket in the application's context, so a
- * server with thousands of peers needs more than libzmq's default 1023
- * sockets. Raised when a context is created (it only counts before the
- * first socket); an application's own zmq_ctx_set still wins. */
-#define SHIM_MAX_SOCKETS 16384
+/* Every tls:// peer is a bridge socket in the application's context, so
+ * libzmq is told to allow this many sockets beyond the application's own
+ * ZMQ_MAX_SOCKETS, which the shim enforces itself (registry.h). */
+#define SHIM_BRIDGE_RESERVE 16384
 
 #define SHIM_PRIVATE_PREFIX "inproc://zmtls-"
 
@@ -51,9 +51,35 @@
 
 static void *shim_ctx_prepare(void *ctx)
 {
-    if (ctx != NULL)
-        zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, SHIM_MAX_SOCKETS);
+    if (ctx != NULL) {
+        registry_ctx_add(ctx);
+        real()->ctx_set(ctx, ZMQ_MAX_SOCKETS,
+                        REGISTRY_DEFAULT_MAX_SOCKETS + SHIM_BRIDGE_RESERVE);
+    }
     return ctx;
+}
+
+SHIM_EXPORT int zmq_ctx_set(void *ctx, int option, int value)
+{
+    REAL_OR_FAIL(r, -1);
+    if (option != ZMQ_MAX_SOCKETS)
+        return r->ctx_set(ctx, option, value);
+    int rc = registry_ctx_set_max(ctx, value);
+    if (rc < 0) {
+        errno = -rc;
+        return -1;
+    }
+    int room =
+        value > INT_MAX - SHIM_BRIDGE_RESERVE ? INT_MAX : value + SHIM_BRIDGE_RESERVE;
+    return r->ctx_set(ctx, option, room);
+}
+
+SHIM_EXPORT int zmq_ctx_get(void *ctx, int option)
+{
+    REAL_OR_FAIL(r, -1);
+    if (option == ZMQ_MAX_SOCKETS && r->ctx_get(ctx, option) >= 0)
+        return registry_ctx_get_max(ctx);
+    return r->ctx_get(ctx, option);
 }
 
 SHIM_EXPORT void *zmq_ctx_new(void)
@@ -74,6 +100,7 @@ SHIM_EXPORT int zmq_ctx_term(void *ctx)
 {
     REAL_OR_FAIL(r, -1);
     io_ctx_term(ctx);
+    registry_ctx_remove(ctx);
     return r->ctx_term(ctx);
 }
 
@@ -81,6 +108,7 @@ SHIM_EXPORT int zmq_term(void *ctx)
 {
     REAL_OR_FAIL(r, -1);
     io_ctx_term(ctx);
+    registry_ctx_remove(ctx);
     return r->term(ctx);
 }
 
@@ -88,6 +116,7 @@ SHIM_EXPORT int zmq_ctx_destroy(void *ctx)
 {
     REAL_OR_FAIL(r, -1);
     io_ctx_term(ctx);
+    registry_ctx_remove(ctx);
     return r->ctx_destroy(ctx);
 }
 
@@ -103,9 +132,22 @@ SHIM_EXPORT int zmq_ctx_shutdown(void *ctx)
 SHIM_EXPORT void *zmq_socket(void *ctx, int type)
 {
     REAL_OR_FAIL(r, NULL);
+    int rc = registry_ctx_socket_open(ctx);
+    if (rc < 0) {
+        errno = -rc;
+        return NULL;
+    }
     void *s = r->socket(ctx, type);
-    if (s != NULL)
-        registry_add(s, ctx, type);
+    if (s == NULL) {
+        int err = errno;
+        registry_ctx_socket_closed(ctx);
+        errno = err;
+        return NULL;
+    }
+    if (registry_add(s, ctx, type) == NULL) {
+        /* Untracked: works without tls:// and never counts as closed. */
+        registry_ctx_socket_closed(ctx);
+    }
     return s;
 }
 
@@ -121,6 +163,8 @@ SHIM_EXPORT int zmq_close(void *s)
     }
     int rc = r->close(s);
     int err = errno;
+    if (e != NULL && rc == 0)
+        registry_ctx_socket_closed(e->ctx);
     registry_free(e);
     errno = err;
     return rc;
@@ -315,7 +359,8 @@ static int shim_tls_connect(void *s, const char *addr)
 /* Bind addresses follow libzmq's tcp:// rules: "*", an IP literal, or the
  * name of a network interface ("lo", "eth0") -- not a DNS name, which
  * libzmq refuses with ENODEV. */
-static int shim_bind_addr(const ep_cfg_t *cfg, struct sockaddr_storage *ss, socklen_t *len)
+static int shim_bind_addr(const ep_cfg_t *cfg, struct sockaddr_storage *ss,
+                          socklen_t *len)
 {
     const endpoint_t *ep = &cfg->ep;
     memset(ss, 0, sizeof(*ss));
@@ -368,8 +413,10 @@ static int shim_bind_addr(const ep_cfg_t *cfg, struct sockaddr_storage *ss, sock
         freeifaddrs(ifs);
     }
     if (!found)
-        return shim_fail(ENODEV, "zmtls: cannot bind \"%s\": not an IP address or a "
-                                 "network interface", ep->host);
+        return shim_fail(ENODEV,
+                         "zmtls: cannot bind \"%s\": not an IP address or a "
+                         "network interface",
+                         ep->host);
     return 0;
 }
 

@@ -58,6 +58,10 @@ typedef struct connecter {
     subs_t *subs;     /* SUB/XSUB: replayed to each new publisher */
     uint8_t rid[255]; /* the persistent bridge's routing id */
     size_t rid_len;
+    int attached;             /* cn->conn is past its handshake, on a bridge */
+    int lingering;            /* socket closed with messages that never left */
+    uint64_t linger_deadline; /* loop clock; 0: none */
+    rx_timer_t linger_timer;
 } connecter_t;
 
 static void cn_attempt(connecter_t *cn);
@@ -70,6 +74,7 @@ static void cn_emit(connecter_t *cn, int event, uint32_t value)
 static void cn_free(connecter_t *cn)
 {
     rx_timer_stop(cn->loop, &cn->timer);
+    rx_timer_stop(cn->loop, &cn->linger_timer);
     rx_io_close(cn->loop, &cn->io);
     if (cn->fd >= 0)
         close(cn->fd);
@@ -125,6 +130,8 @@ static void cn_schedule(connecter_t *cn, cn_retry_t kind)
     int ivl = cn_next_interval(cn, kind);
     if (ivl < 0) {
         cn->state = CN_STOPPED;
+        if (cn->lingering)
+            cn_free(cn); /* nothing will ever take the queued messages */
         return;
     }
     cn->state = CN_IDLE;
@@ -200,12 +207,19 @@ static int cn_established(conn_t *c, void *arg)
     }
     conn_attach(c, cn->bridge, 0, cn->subs);
     conn_publish_peer(c, cn->rid, cn->rid_len);
+    cn->attached = 1;
+    if (cn->lingering) {
+        /* The socket is closed: deliver what it left, then end. */
+        cn->state = CN_DRAINING;
+        conn_drain(c, cn->linger_deadline);
+    }
     return 0;
 }
 
 static void cn_ended(conn_t *c, void *arg, conn_end_t why, uint32_t value)
 {
     connecter_t *cn = arg;
+    cn->attached = 0;
     if (cn->conn != NULL && !cn->base.cfg->immediate && conn_detach(cn->conn))
         cn->bridge_cut = 1;
     conn_destroy(&cn->conn);
@@ -302,20 +316,56 @@ static void cn_attempt(connecter_t *cn)
         rx_timer_start(cn->loop, &cn->timer, (uint64_t)cfg->connect_timeout);
 }
 
+/* Whether the application left messages in its pipe. Binding the bridge
+ * early is harmless: only a ROUTER needs the peer's identity as routing id,
+ * and a ROUTER cannot have queued anything for a peer it never saw. */
+static int cn_has_pending(connecter_t *cn)
+{
+    if (cn->bridge == NULL) {
+        bridge_cfg_t bc = {.ctx = cn->base.cfg->ctx,
+                           .inproc = cn->base.cfg->inproc,
+                           .bind = 1,
+                           .app_type = cn->base.cfg->app_type};
+        if (bridge_new(&cn->bridge, &bc) < 0)
+            return 0;
+    }
+    int ev = bridge_events(cn->bridge);
+    return ev > 0 && (ev & ZMQ_POLLIN);
+}
+
+static void cn_on_linger_timeout(rx_timer_t *t)
+{
+    cn_free(t->data);
+}
+
 static void cn_close(io_ep_t *ep, int linger)
 {
     connecter_t *cn = (connecter_t *)ep;
     if (ep->closing)
         return;
     ep->closing = 1;
-    if (linger == EP_CLOSE_NOW || cn->state != CN_CONN || linger == 0) {
+    if (linger == EP_CLOSE_NOW || linger == 0) {
         cn_free(cn);
         return;
     }
-    cn->state = CN_DRAINING;
-    rx_timer_stop(cn->loop, &cn->timer);
-    conn_drain(cn->conn, linger > 0 ? rx_now(cn->loop) + (uint64_t)linger : 0);
-    /* cn_ended frees us when the drain ends (possibly already done). */
+    cn->linger_deadline = linger > 0 ? rx_now(cn->loop) + (uint64_t)linger : 0;
+    if (cn->attached) {
+        cn->state = CN_DRAINING;
+        rx_timer_stop(cn->loop, &cn->timer);
+        conn_drain(cn->conn, cn->linger_deadline);
+        /* cn_ended frees us when the drain ends (possibly already done). */
+        return;
+    }
+    /* Never connected (or between connections): like libzmq, keep trying
+     * for the linger time if messages wait, and deliver them to a peer once
+     * it has authenticated. */
+    if (cn->base.cfg->immediate || cn->state == CN_STOPPED || !cn_has_pending(cn)) {
+        cn_free(cn);
+        return;
+    }
+    cn->lingering = 1;
+    if (linger > 0)
+        rx_timer_start(cn->loop, &cn->linger_timer, (uint64_t)linger);
 }
 
 static void cn_set_tls(io_ep_t *ep, SSL_CTX *tls)
@@ -347,6 +397,7 @@ int connecter_start(ep_cfg_t *cfg, io_ep_t **out)
     cn->fd = -1;
     rx_io_init(&cn->io, -1, 0, cn_on_io, cn);
     rx_timer_init(&cn->timer, cn_on_timer, cn);
+    rx_timer_init(&cn->linger_timer, cn_on_linger_timeout, cn);
     backoff_transient_init(&cn->transient, cfg->reconnect_ivl, cfg->reconnect_ivl_max);
     backoff_auth_init(&cn->auth, cfg->auth_ivl, cfg->auth_ivl_max, cfg->auth_stop);
     if (bridge_carries_subscriptions(cfg->app_type) && !cfg->immediate &&

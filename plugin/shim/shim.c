@@ -387,7 +387,8 @@ static int shim_bind_addr(const ep_cfg_t *cfg, struct sockaddr_storage *ss,
         *len = sizeof(*a4);
         return 0;
     }
-    if (inet_pton(AF_INET6, ep->host, &a6->sin6_addr) == 1) {
+    /* libzmq binds an IPv6 address only on a socket with ZMQ_IPV6 set. */
+    if (cfg->ipv6 && inet_pton(AF_INET6, ep->host, &a6->sin6_addr) == 1) {
         a6->sin6_family = AF_INET6;
         a6->sin6_port = port;
         *len = sizeof(*a6);

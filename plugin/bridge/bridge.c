@@ -43,6 +43,10 @@ int bridge_new(bridge_t **out, const bridge_cfg_t *cfg)
         rc = r->setsockopt(b->sock, ZMQ_RCVHWM, &one, sizeof(one));
     if (rc == 0 && xpub)
         rc = r->setsockopt(b->sock, ZMQ_XPUB_VERBOSER, &one, sizeof(one));
+    /* ZMQ_CONFLATE belongs to the pipe, which the connecting end creates:
+     * a bridge that connects must carry the application's choice. */
+    if (rc == 0 && cfg->conflate)
+        rc = r->setsockopt(b->sock, ZMQ_CONFLATE, &one, sizeof(one));
     if (rc == 0 && cfg->routing_id_len > 0)
         rc = r->setsockopt(b->sock, ZMQ_ROUTING_ID, cfg->routing_id, cfg->routing_id_len);
     if (rc == 0)

@@ -42,6 +42,7 @@ typedef struct bridge_cfg {
     size_t routing_id_len;
     int bind;     /* 1: bind the endpoint, 0: connect to it */
     int app_type; /* the application socket's ZMQ_* type */
+    int conflate; /* the application socket's ZMQ_CONFLATE */
 } bridge_cfg_t;
 
 /* 1 when bridges facing this application socket type carry subscriptions

@@ -8,7 +8,6 @@
 typedef struct subs_entry {
     uint8_t *topic;
     size_t len;
-    unsigned long count;
 } subs_entry_t;
 
 struct subs {
@@ -55,16 +54,14 @@ int subs_apply(subs_t *s, const uint8_t *msg, size_t len)
     size_t tlen = len - 1;
     subs_entry_t *e = subs_find(s, topic, tlen);
     if (msg[0] == 0) {
-        if (e != NULL && --e->count == 0) {
+        if (e != NULL) {
             free(e->topic);
             *e = s->v[--s->n];
         }
         return 0;
     }
-    if (e != NULL) {
-        e->count++;
+    if (e != NULL)
         return 0;
-    }
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 8;
         subs_entry_t *v = realloc(s->v, cap * sizeof(*v));
@@ -78,7 +75,7 @@ int subs_apply(subs_t *s, const uint8_t *msg, size_t len)
         return -ENOMEM;
     if (tlen > 0)
         memcpy(copy, topic, tlen);
-    s->v[s->n++] = (subs_entry_t){.topic = copy, .len = tlen, .count = 1};
+    s->v[s->n++] = (subs_entry_t){.topic = copy, .len = tlen};
     return 0;
 }
 

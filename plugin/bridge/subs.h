@@ -4,8 +4,11 @@
  * reconnect (libzmq resends them on a pipe hiccup; a bridge pipe does not
  * hiccup, it outlives connections).
  *
- * A topic subscribed n times and cancelled m times is held while n > m, and
- * replayed once, as libzmq's own resend does. Threading: I/O thread only.
+ * What is held is what a publisher would hold for this one pipe: libzmq's
+ * PUB keeps a topic per pipe as present or absent, so a subscribe adds it
+ * (again is a no-op) and one cancel removes it. A SUB already sends a
+ * cancel upstream only when its own count drops to zero, which is why this
+ * mirrors it exactly. Threading: I/O thread only.
  */
 #ifndef ZMTLS_SUBS_H
 #define ZMTLS_SUBS_H

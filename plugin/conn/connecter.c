@@ -91,7 +91,8 @@ static void cn_free(connecter_t *cn)
         bridge_cfg_t bc = {.ctx = cn->base.cfg->ctx,
                            .inproc = cn->base.cfg->inproc,
                            .bind = 1,
-                           .app_type = cn->base.cfg->app_type};
+                           .app_type = cn->base.cfg->app_type,
+                           .conflate = cn->base.cfg->conflate};
         bridge_new(&cn->bridge, &bc);
     }
     bridge_destroy(&cn->bridge);
@@ -170,7 +171,8 @@ static int cn_established(conn_t *c, void *arg)
                        .routing_id = id,
                        .routing_id_len = idlen,
                        .bind = !cfg->immediate,
-                       .app_type = cfg->app_type};
+                       .app_type = cfg->app_type,
+                       .conflate = cfg->conflate};
     backoff_transient_reset(&cn->transient);
     backoff_auth_reset(&cn->auth);
     if (cfg->immediate) {
@@ -325,7 +327,8 @@ static int cn_has_pending(connecter_t *cn)
         bridge_cfg_t bc = {.ctx = cn->base.cfg->ctx,
                            .inproc = cn->base.cfg->inproc,
                            .bind = 1,
-                           .app_type = cn->base.cfg->app_type};
+                           .app_type = cn->base.cfg->app_type,
+                           .conflate = cn->base.cfg->conflate};
         if (bridge_new(&cn->bridge, &bc) < 0)
             return 0;
     }
@@ -394,6 +397,8 @@ int connecter_start(ep_cfg_t *cfg, io_ep_t **out)
     cn->base.ops = &cn_ops;
     cn->base.cfg = cfg;
     cn->loop = io_loop();
+    cn->bridge = cfg->bridge;
+    cfg->bridge = NULL;
     cn->fd = -1;
     rx_io_init(&cn->io, -1, 0, cn_on_io, cn);
     rx_timer_init(&cn->timer, cn_on_timer, cn);

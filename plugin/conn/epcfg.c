@@ -9,5 +9,6 @@ void ep_cfg_destroy(ep_cfg_t **cfgp)
         return;
     *cfgp = NULL;
     SSL_CTX_free(cfg->tls);
+    bridge_destroy(&cfg->bridge);
     free(cfg);
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <openssl/ssl.h>
 
+#include "bridge/bridge.h"
 #include "endpoint/endpoint.h"
 
 #define EPCFG_URI_MAX    (ENDPOINT_HOST_MAX + 32)
@@ -27,6 +28,7 @@ typedef struct ep_cfg {
     char inproc[EPCFG_INPROC_MAX];           /* private inproc:// rendezvous */
     char verify_name[ENDPOINT_HOST_MAX + 1]; /* connect: expected server name */
     SSL_CTX *tls;                            /* one reference */
+    bridge_t *bridge; /* connect: a bridge bound in advance, or NULL */
 
     /* libzmq options of the application socket */
     int reconnect_ivl;
@@ -37,6 +39,7 @@ typedef struct ep_cfg {
     int backlog;
     int ipv6;
     int immediate; /* ZMQ_IMMEDIATE: a pipe only while authenticated */
+    int conflate;  /* ZMQ_CONFLATE: keep only the newest message */
     int64_t maxmsgsize;
     int heartbeat_ivl;
     int heartbeat_ttl;

@@ -98,7 +98,8 @@ static int ls_established(conn_t *c, void *arg)
                        .routing_id = id,
                        .routing_id_len = idlen,
                        .bind = 0,
-                       .app_type = p->ls->base.cfg->app_type};
+                       .app_type = p->ls->base.cfg->app_type,
+                       .conflate = p->ls->base.cfg->conflate};
     bridge_t *b = NULL;
     int rc = bridge_new(&b, &bc);
     if (rc < 0)

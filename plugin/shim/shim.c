@@ -232,6 +232,7 @@ static void shim_snapshot(shim_sock_t *e, ep_cfg_t *cfg)
     cfg->backlog = shim_getint(s, ZMQ_BACKLOG, 100);
     cfg->ipv6 = shim_getint(s, ZMQ_IPV6, 0);
     cfg->immediate = shim_getint(s, ZMQ_IMMEDIATE, 0);
+    cfg->conflate = shim_getint(s, ZMQ_CONFLATE, 0);
     cfg->heartbeat_ivl = shim_getint(s, ZMQ_HEARTBEAT_IVL, 0);
     cfg->heartbeat_ttl = shim_getint(s, ZMQ_HEARTBEAT_TTL, 0);
     cfg->heartbeat_timeout = shim_getint(s, ZMQ_HEARTBEAT_TIMEOUT, -1);
@@ -331,6 +332,22 @@ static int shim_tls_connect(void *s, const char *addr)
      * With it, the application binds and each authenticated connection
      * brings its own pipe, so nothing queues while no peer is up. */
     int app_bound = cfg->immediate;
+    if (cfg->conflate && !app_bound) {
+        /* libzmq drops the newest message of a conflating pipe whose inproc
+         * connect was pending (it discards the routing id it wrote first,
+         * which conflation already overwrote), so bind the bridge now. */
+        bridge_cfg_t bc = {.ctx = cfg->ctx,
+                           .inproc = cfg->inproc,
+                           .bind = 1,
+                           .app_type = cfg->app_type,
+                           .conflate = 1};
+        int brc = bridge_new(&cfg->bridge, &bc);
+        if (brc < 0) {
+            ep_cfg_destroy(&cfg);
+            return shim_fail(-brc, "zmtls: cannot set up the connection: %s",
+                             zmq_strerror(-brc));
+        }
+    }
     int rc = app_bound ? real()->bind(s, cfg->inproc) : real()->connect(s, cfg->inproc);
     if (rc != 0) {
         int err = errno;

@@ -274,6 +274,16 @@ static ep_cfg_t *shim_ep_begin(void *s, const char *addr, int is_bind, shim_sock
         shim_fail(ENOCOMPATPROTO, "zmtls: tls:// does not support this socket type");
         return NULL;
     }
+    /* TLS authenticates both ends; a ZMTP security mechanism on top would
+     * be ignored, and silently dropping CURVE or PLAIN is worse than
+     * refusing. */
+    if (shim_getint(s, ZMQ_MECHANISM, ZMQ_NULL) != ZMQ_NULL) {
+        free(cfg);
+        shim_fail(EINVAL,
+                  "zmtls: tls:// authenticates with certificates; it cannot carry "
+                  "ZMQ_PLAIN or ZMQ_CURVE (unset them on this socket)");
+        return NULL;
+    }
     if (shim_tls(e, is_bind, &cfg->tls) < 0) {
         free(cfg);
         return NULL;

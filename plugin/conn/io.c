@@ -13,6 +13,8 @@
 #include "monitor/monitor.h"
 #include "shim/real.h"
 
+#include <openssl/ssl.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -281,7 +283,6 @@ static void io_run_cmd(rx_work_t *w)
         io_mon_t *m = io_mon_find(cmd->id);
         if (m != NULL)
             io_mon_remove(m);
-        io_sync_done(cmd->sync);
         break;
     }
     case CMD_CTX_TERM: {
@@ -304,6 +305,8 @@ static void io_run_cmd(rx_work_t *w)
         return; /* freed by io_ctx_terms_check */
     }
     }
+    if (cmd->sync != NULL)
+        io_sync_done(cmd->sync); /* the caller owns cmd->sync; cmd is ours */
     free(cmd->mon_addr);
     free(cmd);
 }
@@ -412,6 +415,10 @@ static void io_atfork_child(void)
 
 static void io_register_handlers(void)
 {
+    /* OpenSSL registers its own exit handler when it initialises; make sure
+     * that happened first, so ours runs before it (exit handlers run in
+     * reverse order), whatever started the thread. */
+    OPENSSL_init_ssl(0, NULL);
     atexit(io_atexit);
     pthread_atfork(NULL, NULL, io_atfork_child);
 }
@@ -565,11 +572,17 @@ void io_close_endpoint(uint32_t ep_id)
 void io_socket_closed(uint32_t sock_id, int linger)
 {
     io_cmd_t *cmd = io_cmd_new(CMD_SOCKET_CLOSED);
-    if (cmd != NULL) {
-        cmd->id = sock_id;
-        cmd->linger = linger;
-    }
-    io_post_simple(cmd);
+    if (cmd == NULL)
+        return;
+    cmd->id = sock_id;
+    cmd->linger = linger;
+    /* LINGER 0 drops what is queued: end the connections before libzmq
+     * closes the pipes, whose final wake-up would otherwise let them send
+     * some of it. */
+    if (linger == 0)
+        io_call(cmd);
+    else
+        io_post_simple(cmd);
 }
 
 void io_set_tls(uint32_t sock_id, SSL_CTX *client, SSL_CTX *server)

@@ -30,7 +30,7 @@ int io_bind(ep_cfg_t *cfg, int listen_fd);
 void io_close_endpoint(uint32_t ep_id);
 /* The application closed the socket. Established connections first send
  * what the application had queued, for up to `linger` ms (-1: no limit),
- * then close. */
+ * then close. Synchronous for linger 0 (call before libzmq's close). */
 void io_socket_closed(uint32_t sock_id, int linger);
 /* New credentials for the socket's endpoints (either may be NULL: keep).
  * Takes one reference of each. Resets the auth backoff and retries at once

@@ -23,6 +23,9 @@
 #define CONN_IN_CAP (32 * 1024)
 /* The largest command frame we accept (READY metadata, PING, ...). */
 #define CONN_COMMAND_MAX (CONN_IN_CAP - ZMTP_FRAME_HEADER_MAX)
+/* An established connection that has read nothing for this long gives its
+ * buffers back (they come back on the next read): idle peers cost little. */
+#define CONN_TRIM_MS 250
 /* Stop pulling messages from the bridge while this much waits for TLS. */
 #define CONN_OUT_HIGH (256 * 1024)
 /* Frames or messages handled per wake-up before yielding to other
@@ -53,6 +56,8 @@ struct conn {
     rx_timer_t hb_timer;    /* ZMQ_HEARTBEAT_IVL: send a PING */
     rx_timer_t hb_deadline; /* ZMQ_HEARTBEAT_TIMEOUT after a PING */
     rx_timer_t ttl_timer;   /* the peer's PING TTL */
+    rx_timer_t trim_timer;  /* CONN_TRIM_MS: release idle buffers */
+    uint64_t trim_rx_count; /* rx_count when the trim timer started */
     uint64_t rx_count;      /* successful reads, to tell "any traffic since" */
     uint64_t ping_rx_count; /* rx_count when our PING went out */
     uint64_t ttl_rx_count;  /* rx_count when the peer's TTL was armed */
@@ -158,6 +163,7 @@ static int conn_end(conn_t *c, conn_end_t why, uint32_t value)
     rx_timer_stop(c->loop, &c->hb_timer);
     rx_timer_stop(c->loop, &c->hb_deadline);
     rx_timer_stop(c->loop, &c->ttl_timer);
+    rx_timer_stop(c->loop, &c->trim_timer);
     return -1;
 }
 
@@ -568,8 +574,24 @@ static int conn_parse(conn_t *c, int *budget)
 
 /* Reads and parses until TLS has nothing more, the bridge pushes back or
  * the budget is spent. */
+static void conn_trim_arm(conn_t *c)
+{
+    if (c->phase == PH_TRAFFIC && !rx_timer_active(&c->trim_timer)) {
+        c->trim_rx_count = c->rx_count;
+        rx_timer_start(c->loop, &c->trim_timer, CONN_TRIM_MS);
+    }
+}
+
 static int conn_read(conn_t *c, int *budget)
 {
+    if (c->in == NULL) {
+        c->in = malloc(CONN_IN_CAP);
+        if (c->in == NULL)
+            return conn_end(c, c->succeeded ? CONN_END_CLOSED : CONN_END_NO_DETAIL,
+                            ENOMEM);
+        c->in_start = c->in_end = 0;
+    }
+    conn_trim_arm(c);
     for (;;) {
         if (!c->big_active) {
             int rc = conn_parse(c, budget);
@@ -770,6 +792,28 @@ static void conn_on_hb_deadline(rx_timer_t *t)
     conn_drive(c);
 }
 
+/* Idle since the timer started, nothing half-read, nothing waiting to be
+ * written: drop the buffers. Busy connections just re-arm. */
+static void conn_on_trim(rx_timer_t *t)
+{
+    conn_t *c = t->data;
+    if (c->dead)
+        return;
+    int idle = c->rx_count == c->trim_rx_count && c->in_start == c->in_end &&
+               !c->big_active && conn_out_len(c) == 0 && c->nparts == 0;
+    if (!idle) {
+        c->trim_rx_count = c->rx_count;
+        rx_timer_start(c->loop, &c->trim_timer, CONN_TRIM_MS);
+        return;
+    }
+    free(c->in);
+    c->in = NULL;
+    c->in_start = c->in_end = 0;
+    free(c->out);
+    c->out = NULL;
+    c->out_start = c->out_end = c->out_cap = 0;
+}
+
 static void conn_on_ttl(rx_timer_t *t)
 {
     conn_t *c = t->data;
@@ -829,6 +873,7 @@ int conn_new(conn_t **out, const ep_cfg_t *cfg, SSL_CTX *tls, int fd, int is_ser
     rx_timer_init(&c->hb_timer, conn_on_hb, c);
     rx_timer_init(&c->hb_deadline, conn_on_hb_deadline, c);
     rx_timer_init(&c->ttl_timer, conn_on_ttl, c);
+    rx_timer_init(&c->trim_timer, conn_on_trim, c);
     c->sub_side = bridge_carries_subscriptions(cfg->app_type);
     if (cfg->handshake_ivl > 0)
         rx_timer_start(c->loop, &c->handshake_timer, (uint64_t)cfg->handshake_ivl);
@@ -853,6 +898,7 @@ void conn_destroy(conn_t **cp)
     rx_timer_stop(c->loop, &c->hb_timer);
     rx_timer_stop(c->loop, &c->hb_deadline);
     rx_timer_stop(c->loop, &c->ttl_timer);
+    rx_timer_stop(c->loop, &c->trim_timer);
     conn_parts_clear(c);
     free(c->parts);
     if (c->big_active)

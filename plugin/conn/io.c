@@ -473,14 +473,12 @@ static io_cmd_t *io_cmd_new(io_cmd_type_t type)
     return cmd;
 }
 
-/* Posts a command to a running thread and waits for it; no-op when the
- * thread is not running (nothing to act on). */
-static void io_call(io_cmd_t *cmd)
+/* Commands about existing objects: when the thread is not running there
+ * are none, so there is nothing to do (and no thread to start). */
+static int io_post_existing(io_cmd_t *cmd)
 {
-    io_sync_t sync = {.done = 0};
-    pthread_mutex_init(&sync.lock, NULL);
-    pthread_cond_init(&sync.cond, NULL);
-    cmd->sync = &sync;
+    if (cmd == NULL)
+        return -ENOMEM;
     pthread_mutex_lock(&io.lock);
     int running = io.running;
     if (running) {
@@ -489,7 +487,18 @@ static void io_call(io_cmd_t *cmd)
         rx_post(io.loop, &cmd->work);
     }
     pthread_mutex_unlock(&io.lock);
-    if (running) {
+    return running ? 0 : -ESRCH;
+}
+
+/* Posts a command to a running thread and waits for it; no-op when the
+ * thread is not running (nothing to act on). */
+static void io_call(io_cmd_t *cmd)
+{
+    io_sync_t sync = {.done = 0};
+    pthread_mutex_init(&sync.lock, NULL);
+    pthread_cond_init(&sync.cond, NULL);
+    cmd->sync = &sync;
+    if (io_post_existing(cmd) == 0) {
         pthread_mutex_lock(&sync.lock);
         while (!sync.done)
             pthread_cond_wait(&sync.cond, &sync.lock);
@@ -536,25 +545,8 @@ int io_bind(ep_cfg_t *cfg, int listen_fd)
     return rc;
 }
 
-/* Commands about existing objects: when the thread is not running there
- * are none, so there is nothing to do (and no thread to start). Without
- * memory the endpoint lingers until its context ends, which still cleans it
- * up. */
-static int io_post_existing(io_cmd_t *cmd)
-{
-    if (cmd == NULL)
-        return -ENOMEM;
-    pthread_mutex_lock(&io.lock);
-    int running = io.running;
-    if (running) {
-        cmd->work.cb = io_run_cmd;
-        cmd->work.data = cmd;
-        rx_post(io.loop, &cmd->work);
-    }
-    pthread_mutex_unlock(&io.lock);
-    return running ? 0 : -ESRCH;
-}
-
+/* Best effort: without memory the endpoint lingers until its context ends,
+ * which still cleans it up. */
 static void io_post_simple(io_cmd_t *cmd)
 {
     if (io_post_existing(cmd) < 0)

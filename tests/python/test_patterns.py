@@ -112,3 +112,38 @@ def scenario_push_pull(certs):
 def test_push_pull(preloaded):
     r = preloaded(scenario_push_pull)
     assert r["items"] == ["item-%d" % i for i in range(100)]
+
+
+def scenario_peer_identity(certs):
+    """The ROUTER learns each peer's certificate by routing id, the client
+    its server's by endpoint, through the zmtls package."""
+    import zmtls
+    with zt.Context() as c:
+        srv = c.peer("router", zmq.ROUTER, certs, "server.pem", "server.key")
+        srv.bind()
+        cli = c.peer("dealer", zmq.DEALER, certs, "client.pem", "client.key")
+        cli.sock.setsockopt(zmq.ROUTING_ID, b"alice")
+        cli.connect(srv.endpoint)
+        zt.expect([cli, srv], cli, "HANDSHAKE_SUCCEEDED")
+        cli.sock.send(b"hi")
+        rid = zt.recv(srv.sock)[0]
+        out = {name: zmtls.peer_property(srv.sock, rid, name)
+               for name in ("Subject", "Issuer", "SAN")}
+        out["server_subject"] = zmtls.endpoint_peer_property(
+            cli.sock, srv.endpoint, "Subject")
+        try:
+            zmtls.peer_property(srv.sock, b"nobody", "Subject")
+            out["unknown"] = "found"
+        except zmq.ZMQError as e:
+            out["unknown"] = e.errno
+        return out
+
+
+def test_peer_identity(preloaded):
+    import errno
+    r = preloaded(scenario_peer_identity)
+    assert r["Subject"] == "CN=client"
+    assert r["Issuer"] == "CN=zmtls test CA"
+    assert r["SAN"] == "DNS:client"
+    assert r["server_subject"] == "CN=localhost"
+    assert r["unknown"] == errno.ENOENT

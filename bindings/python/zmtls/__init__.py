@@ -51,6 +51,7 @@ __all__ = [
     "reexec_with_preload", "version", "last_error", "setsockopt", "getsockopt",
     "configure", "EVENTS", "event_name", "ALERTS", "alert_name",
     "alert_is_auth", "Event", "parse_monitor_message", "recv_event",
+    "PEER_PROPERTIES", "peer_property", "endpoint_peer_property",
 ]
 
 # ---- option ids (include/zmtls.h) -----------------------------------------
@@ -286,6 +287,14 @@ def _lib():
     lib.zmtls_alert_name.restype = ctypes.c_char_p
     lib.zmtls_alert_is_auth.argtypes = [ctypes.c_int]
     lib.zmtls_alert_is_auth.restype = ctypes.c_int
+    lib.zmtls_peer_property.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                        ctypes.c_size_t, ctypes.c_char_p,
+                                        ctypes.c_char_p, ctypes.c_size_t]
+    lib.zmtls_peer_property.restype = ctypes.c_int
+    lib.zmtls_endpoint_peer_property.argtypes = [
+        ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+        ctypes.c_size_t]
+    lib.zmtls_endpoint_peer_property.restype = ctypes.c_int
     _LIB = lib
     return lib
 
@@ -423,6 +432,45 @@ def configure(sock, cert=None, key=None, ca=None, cert_pem=None, key_pem=None,
         if value is not None:
             setsockopt(sock, opt, value)
     return sock
+
+
+# ---- peer identity -----------------------------------------------------------
+
+#: Properties of an authenticated peer (include/zmtls.h).
+PEER_PROPERTIES = ("Subject", "Issuer", "SAN", "Serial", "Peer-Address",
+                   "Resumed")
+
+
+def _peer_call(fn, *args):
+    size = 256
+    while True:
+        buf = ctypes.create_string_buffer(size)
+        n = fn(*args, buf, size)
+        if n < 0:
+            raise _zmq_error(ctypes.get_errno())
+        if n < size:
+            return buf.value.decode("utf-8", "replace")
+        size = n + 1
+
+
+def peer_property(sock, routing_id, name):
+    """A property of the tls:// peer behind ``routing_id`` (the first frame a
+    ROUTER receives), e.g. ``peer_property(router, rid, "Subject")``.
+    Raises zmq.ZMQError ENOENT when no authenticated peer has that routing
+    id now, EINVAL for an unknown property."""
+    rid = bytes(routing_id)
+    return _peer_call(_lib().zmtls_peer_property, _handle(sock), rid, len(rid),
+                      name.encode())
+
+
+def endpoint_peer_property(sock, endpoint, name):
+    """A property of the peer on a tls:// endpoint: the server of a connect
+    endpoint, or the newest client of a bind endpoint; e.g.
+    ``endpoint_peer_property(req, "tls://127.0.0.1:5555", "Subject")``."""
+    if isinstance(endpoint, bytes):
+        endpoint = endpoint.decode()
+    return _peer_call(_lib().zmtls_endpoint_peer_property, _handle(sock),
+                      endpoint.encode(), name.encode())
 
 
 # ---- monitor events ----------------------------------------------------------

@@ -4,6 +4,7 @@
 #include "bridge/subs.h"
 #include "conn/io.h"
 #include "conn/peers.h"
+#include "endpoint/endpoint.h"
 #include "reactor/reactor.h"
 #include "tls/tls.h"
 #include "zmtp/zmtp.h"
@@ -120,6 +121,17 @@ static void conn_emit(conn_t *c, int event, uint32_t value)
     io_emit(c->cfg->sock_id, event, value, c->cfg->uri);
 }
 
+static void conn_stop_timers(conn_t *c)
+{
+    rx_timer_stop(c->loop, &c->handshake_timer);
+    rx_timer_stop(c->loop, &c->resume_timer);
+    rx_timer_stop(c->loop, &c->drain_timer);
+    rx_timer_stop(c->loop, &c->hb_timer);
+    rx_timer_stop(c->loop, &c->hb_deadline);
+    rx_timer_stop(c->loop, &c->ttl_timer);
+    rx_timer_stop(c->loop, &c->trim_timer);
+}
+
 /* Records the end and emits its events; the owner hears of it when the
  * outermost conn_drive unwinds. Always returns -1 so callers can
  * `return conn_end(...)`. */
@@ -157,13 +169,7 @@ static int conn_end(conn_t *c, conn_end_t why, uint32_t value)
         tls_conn_shutdown(c->tls);
     rx_io_stop(c->loop, &c->io, RX_READ | RX_WRITE);
     rx_io_stop(c->loop, &c->bio, RX_READ);
-    rx_timer_stop(c->loop, &c->handshake_timer);
-    rx_timer_stop(c->loop, &c->resume_timer);
-    rx_timer_stop(c->loop, &c->drain_timer);
-    rx_timer_stop(c->loop, &c->hb_timer);
-    rx_timer_stop(c->loop, &c->hb_deadline);
-    rx_timer_stop(c->loop, &c->ttl_timer);
-    rx_timer_stop(c->loop, &c->trim_timer);
+    conn_stop_timers(c);
     return -1;
 }
 
@@ -892,13 +898,7 @@ void conn_destroy(conn_t **cp)
     peers_remove(c);
     rx_io_close(c->loop, &c->io);
     rx_io_close(c->loop, &c->bio);
-    rx_timer_stop(c->loop, &c->handshake_timer);
-    rx_timer_stop(c->loop, &c->resume_timer);
-    rx_timer_stop(c->loop, &c->drain_timer);
-    rx_timer_stop(c->loop, &c->hb_timer);
-    rx_timer_stop(c->loop, &c->hb_deadline);
-    rx_timer_stop(c->loop, &c->ttl_timer);
-    rx_timer_stop(c->loop, &c->trim_timer);
+    conn_stop_timers(c);
     conn_parts_clear(c);
     free(c->parts);
     if (c->big_active)
@@ -970,18 +970,8 @@ void conn_publish_peer(conn_t *c, const uint8_t *routing_id, size_t routing_id_l
     char addr[64] = "";
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
-    if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0) {
-        char host[INET6_ADDRSTRLEN] = "";
-        if (ss.ss_family == AF_INET6) {
-            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-            inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-            snprintf(addr, sizeof(addr), "[%s]:%d", host, ntohs(a->sin6_port));
-        } else {
-            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-            inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-            snprintf(addr, sizeof(addr), "%s:%d", host, ntohs(a->sin_port));
-        }
-    }
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0)
+        endpoint_format_sockaddr((struct sockaddr *)&ss, addr, sizeof(addr));
     peer_key_t key = {.sock_id = c->cfg->sock_id,
                       .ep_id = c->cfg->ep_id,
                       .routing_id = routing_id,

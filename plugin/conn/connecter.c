@@ -88,11 +88,7 @@ static void cn_free(connecter_t *cn)
          * cannot finish closing a socket with a pending pipe until someone
          * binds its endpoint (it would wait for zmq_ctx_term). Bind and
          * drop a bridge so the pipe ends now, as a tcp:// one would. */
-        bridge_cfg_t bc = {.ctx = cn->base.cfg->ctx,
-                           .inproc = cn->base.cfg->inproc,
-                           .bind = 1,
-                           .app_type = cn->base.cfg->app_type,
-                           .conflate = cn->base.cfg->conflate};
+        bridge_cfg_t bc = ep_cfg_bridge(cn->base.cfg, 1, NULL, 0);
         bridge_new(&cn->bridge, &bc);
     }
     bridge_destroy(&cn->bridge);
@@ -166,13 +162,7 @@ static int cn_established(conn_t *c, void *arg)
         id = gen;
         idlen = sizeof(gen);
     }
-    bridge_cfg_t bc = {.ctx = cfg->ctx,
-                       .inproc = cfg->inproc,
-                       .routing_id = id,
-                       .routing_id_len = idlen,
-                       .bind = !cfg->immediate,
-                       .app_type = cfg->app_type,
-                       .conflate = cfg->conflate};
+    bridge_cfg_t bc = ep_cfg_bridge(cfg, !cfg->immediate, id, idlen);
     backoff_transient_reset(&cn->transient);
     backoff_auth_reset(&cn->auth);
     if (cfg->immediate) {
@@ -324,11 +314,7 @@ static void cn_attempt(connecter_t *cn)
 static int cn_has_pending(connecter_t *cn)
 {
     if (cn->bridge == NULL) {
-        bridge_cfg_t bc = {.ctx = cn->base.cfg->ctx,
-                           .inproc = cn->base.cfg->inproc,
-                           .bind = 1,
-                           .app_type = cn->base.cfg->app_type,
-                           .conflate = cn->base.cfg->conflate};
+        bridge_cfg_t bc = ep_cfg_bridge(cn->base.cfg, 1, NULL, 0);
         if (bridge_new(&cn->bridge, &bc) < 0)
             return 0;
     }

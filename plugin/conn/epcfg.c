@@ -2,6 +2,18 @@
 
 #include <stdlib.h>
 
+bridge_cfg_t ep_cfg_bridge(const ep_cfg_t *cfg, int bind, const uint8_t *routing_id,
+                           size_t routing_id_len)
+{
+    return (bridge_cfg_t){.ctx = cfg->ctx,
+                          .inproc = cfg->inproc,
+                          .routing_id = routing_id,
+                          .routing_id_len = routing_id_len,
+                          .bind = bind,
+                          .app_type = cfg->app_type,
+                          .conflate = cfg->conflate};
+}
+
 void ep_cfg_destroy(ep_cfg_t **cfgp)
 {
     ep_cfg_t *cfg = *cfgp;

@@ -54,6 +54,10 @@ typedef struct ep_cfg {
     int resume; /* offer the previous TLS session on reconnect */
 } ep_cfg_t;
 
+/* The bridge configuration for this endpoint's application socket. */
+bridge_cfg_t ep_cfg_bridge(const ep_cfg_t *cfg, int bind, const uint8_t *routing_id,
+                           size_t routing_id_len);
+
 /* Frees the configuration and drops its TLS reference. NULLs *cfg. */
 void ep_cfg_destroy(ep_cfg_t **cfg);
 

@@ -93,13 +93,7 @@ static int ls_established(conn_t *c, void *arg)
         id = gen;
         idlen = sizeof(gen);
     }
-    bridge_cfg_t bc = {.ctx = p->ls->base.cfg->ctx,
-                       .inproc = p->ls->base.cfg->inproc,
-                       .routing_id = id,
-                       .routing_id_len = idlen,
-                       .bind = 0,
-                       .app_type = p->ls->base.cfg->app_type,
-                       .conflate = p->ls->base.cfg->conflate};
+    bridge_cfg_t bc = ep_cfg_bridge(p->ls->base.cfg, 0, id, idlen);
     bridge_t *b = NULL;
     int rc = bridge_new(&b, &bc);
     if (rc < 0)

@@ -196,3 +196,21 @@ int endpoint_format(const endpoint_t *ep, char *buf, size_t cap)
     }
     return n;
 }
+
+int endpoint_format_sockaddr(const struct sockaddr *sa, char *buf, size_t cap)
+{
+    char host[INET6_ADDRSTRLEN];
+    int n;
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+        n = snprintf(buf, cap, "[%s]:%d", host, ntohs(a->sin6_port));
+    } else if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+        n = snprintf(buf, cap, "%s:%d", host, ntohs(a->sin_port));
+    } else {
+        return -EAFNOSUPPORT;
+    }
+    return n < 0 || (size_t)n >= cap ? -ENOSPC : n;
+}

@@ -47,4 +47,9 @@ int endpoint_parse(const char *uri, int for_bind, endpoint_t *out);
  * NUL-terminated. */
 int endpoint_format(const endpoint_t *ep, char *buf, size_t cap);
 
+struct sockaddr;
+/* Formats an AF_INET / AF_INET6 address as "HOST:PORT", brackets around
+ * IPv6 hosts. Returns the length written, -ENOSPC, or -EAFNOSUPPORT. */
+int endpoint_format_sockaddr(const struct sockaddr *sa, char *buf, size_t cap);
+
 #endif

@@ -356,11 +356,7 @@ static int shim_tls_connect(void *s, const char *addr)
         /* libzmq drops the newest message of a conflating pipe whose inproc
          * connect was pending (it discards the routing id it wrote first,
          * which conflation already overwrote), so bind the bridge now. */
-        bridge_cfg_t bc = {.ctx = cfg->ctx,
-                           .inproc = cfg->inproc,
-                           .bind = 1,
-                           .app_type = cfg->app_type,
-                           .conflate = 1};
+        bridge_cfg_t bc = ep_cfg_bridge(cfg, 1, NULL, 0);
         int brc = bridge_new(&cfg->bridge, &bc);
         if (brc < 0) {
             ep_cfg_destroy(&cfg);
@@ -486,21 +482,10 @@ static int shim_listen(ep_cfg_t *cfg)
         return shim_fail(err, "zmtls: cannot listen on %s: %s", cfg->uri, strerror(err));
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
-    char host[INET6_ADDRSTRLEN] = "";
-    int real_port = 0;
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-        if (ss.ss_family == AF_INET6) {
-            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-            inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-            real_port = ntohs(a->sin6_port);
-            snprintf(cfg->uri, sizeof(cfg->uri), "tls://[%s]:%d", host, real_port);
-        } else {
-            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-            inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-            real_port = ntohs(a->sin_port);
-            snprintf(cfg->uri, sizeof(cfg->uri), "tls://%s:%d", host, real_port);
-        }
-    }
+    char where[INET6_ADDRSTRLEN + 16]; /* "[host]:port" */
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+        endpoint_format_sockaddr((struct sockaddr *)&ss, where, sizeof(where)) > 0)
+        snprintf(cfg->uri, sizeof(cfg->uri), "tls://%s", where);
     return fd;
 }
 

@@ -82,6 +82,12 @@ int tls_conn_handshake(tls_conn_t *c);
  * are consumed silently), or a failure. */
 int tls_conn_read(tls_conn_t *c, void *buf, size_t cap, size_t *n);
 
+/* After a successful tls_conn_read: 1 when that read emptied the socket
+ * (its last recv came back short) and nothing is buffered inside the
+ * connection, so another read would only find nothing; wait for the fd
+ * instead (level-triggered readiness reports what arrives later). */
+int tls_conn_drained(const tls_conn_t *c);
+
 /* Bytes already decrypted and buffered inside the connection (a read can
  * return them without touching the fd). */
 size_t tls_conn_pending(const tls_conn_t *c);
@@ -94,6 +100,11 @@ size_t tls_conn_pending(const tls_conn_t *c);
  * as long; only their address may change. len == 0 returns TLS_OK, *n == 0.
  * Never raises SIGPIPE (the socket is written with MSG_NOSIGNAL). */
 int tls_conn_write(tls_conn_t *c, const void *buf, size_t len, size_t *n);
+
+/* Gives OpenSSL's record buffers back while the connection is idle (they
+ * come back on the next read or write). Does nothing when a buffer still
+ * holds data. */
+void tls_conn_trim(tls_conn_t *c);
 
 /* Sends close_notify once, best effort. TLS_OK when sent (or nothing could
  * be sent any more), TLS_WANT_WRITE to retry. Never blocks. Allowed after

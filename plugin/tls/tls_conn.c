@@ -35,6 +35,9 @@
 /* Bounds the records read while looking for a peer's alert after a write
  * failed (tls_salvage_alert). */
 #define TLS_SALVAGE_READS 64
+/* The largest TLS record payload: tls_conn_write hands OpenSSL one record
+ * at a time so that it knows whether more follow. */
+#define TLS_RECORD_MAX 16384
 
 enum {
     TLS_ST_HANDSHAKE,
@@ -56,6 +59,8 @@ struct tls_conn {
     int bio_errno; /* hard errno of the current operation, 0 if none */
     int bio_eof;   /* the peer closed the TCP stream (sticky) */
     int bio_dry;   /* recv found nothing in the current operation */
+    int bio_more;  /* more records follow the one being written */
+    int bio_short; /* the last recv found the socket empty after it */
 
     /* The verdict, fixed by tls_fail. */
     int alert;
@@ -80,8 +85,10 @@ static int tls_bio_write(BIO *b, const char *data, int len)
     ssize_t r;
 
     BIO_clear_retry_flags(b);
+    /* MSG_MORE while a write has records left: TCP sends full segments
+     * instead of one per record (a 64 KiB message is four records). */
     do {
-        r = send(c->fd, data, (size_t)len, MSG_NOSIGNAL);
+        r = send(c->fd, data, (size_t)len, MSG_NOSIGNAL | (c->bio_more ? MSG_MORE : 0));
     } while (r < 0 && errno == EINTR);
     if (r >= 0) {
         return (int)r;
@@ -107,6 +114,7 @@ static int tls_bio_read(BIO *b, char *buf, int len)
         r = recv(c->fd, buf, (size_t)len, 0);
     } while (r < 0 && errno == EINTR);
     if (r > 0) {
+        c->bio_short = r < len;
         return (int)r;
     }
     if (r == 0) {
@@ -115,6 +123,7 @@ static int tls_bio_read(BIO *b, char *buf, int len)
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
         c->bio_dry = 1;
+        c->bio_short = 1;
         BIO_set_retry_read(b);
     } else {
         c->bio_errno = errno;
@@ -426,8 +435,7 @@ int tls_conn_new(tls_conn_t **out, SSL_CTX *ctx, int fd, int is_server,
     SSL_set_info_callback(c->ssl, tls_info_cb);
     /* Also on the SSL, in case ctx was not built by tls_ctx_new. */
     SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
-                             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                             SSL_MODE_RELEASE_BUFFERS | SSL_MODE_AUTO_RETRY);
+                             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_AUTO_RETRY);
     if (c->is_server) {
         SSL_set_accept_state(c->ssl);
     } else {
@@ -527,6 +535,12 @@ int tls_conn_read(tls_conn_t *c, void *buf, size_t cap, size_t *n)
     return TLS_WANT_READ;
 }
 
+int tls_conn_drained(const tls_conn_t *c)
+{
+    return c != NULL && c->state != TLS_ST_FAILED && c->bio_short &&
+           !SSL_has_pending(c->ssl);
+}
+
 size_t tls_conn_pending(const tls_conn_t *c)
 {
     int p;
@@ -560,8 +574,9 @@ static void tls_salvage_alert(tls_conn_t *c)
 
 int tls_conn_write(tls_conn_t *c, const void *buf, size_t len, size_t *n)
 {
-    size_t w = 0;
-    int r, e;
+    const unsigned char *p = buf;
+    size_t done = 0;
+    int r = 1, e;
 
     if (n != NULL) {
         *n = 0;
@@ -575,15 +590,34 @@ int tls_conn_write(tls_conn_t *c, const void *buf, size_t len, size_t *n)
     if (len == 0) {
         return TLS_OK;
     }
-    tls_begin(c);
-    r = SSL_write_ex(c->ssl, buf, len, &w);
+    /* One record per call, so the socket can be told whether more follow.
+     * A retry after TLS_WANT_* starts at the refused record with at least
+     * its length, as OpenSSL requires. */
+    while (done < len) {
+        size_t chunk = len - done > TLS_RECORD_MAX ? TLS_RECORD_MAX : len - done;
+        size_t w = 0;
+
+        tls_begin(c);
+        c->bio_more = done + chunk < len;
+        r = SSL_write_ex(c->ssl, p + done, chunk, &w);
+        c->bio_more = 0;
+        if (r != 1) {
+            break;
+        }
+        done += w;
+    }
     if (r == 1) {
         ERR_clear_error();
         tls_note_open(c);
-        *n = w;
+        *n = done;
         return TLS_OK;
     }
     e = SSL_get_error(c->ssl, r);
+    if (done > 0 && (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)) {
+        ERR_clear_error();
+        *n = done; /* the rest waits for the next call */
+        return TLS_OK;
+    }
     if (e == SSL_ERROR_SYSCALL && SSL_is_init_finished(c->ssl) && c->seen_alert < 0 &&
         (c->bio_errno == EPIPE || c->bio_errno == ECONNRESET)) {
         int saved = c->bio_errno;
@@ -599,6 +633,14 @@ int tls_conn_write(tls_conn_t *c, const void *buf, size_t len, size_t *n)
     }
     tls_note_open(c);
     return tls_after(c, r);
+}
+
+void tls_conn_trim(tls_conn_t *c)
+{
+    if (c != NULL && c->state != TLS_ST_FAILED) {
+        (void)SSL_free_buffers(c->ssl); /* 0: data still buffered, keep */
+        ERR_clear_error();
+    }
 }
 
 int tls_conn_shutdown(tls_conn_t *c)

@@ -351,6 +351,17 @@ static void test_good_and_data(void)
     CHECK_EQ(n, 5);
     CHECK(memcmp(small, "world", 5) == 0);
 
+    /* All of it read: the socket is known to be empty. */
+    CHECK_EQ(tls_conn_drained(p.cl.c), 1);
+
+    /* Trimmed while idle: the buffers come back for the next record. */
+    tls_conn_trim(p.cl.c);
+    tls_conn_trim(p.sv.c);
+    CHECK_EQ(tls_conn_write(p.cl.c, "again", 5, &n), TLS_OK);
+    CHECK_EQ(read_until(&p.sv, small, sizeof small, &n), TLS_OK);
+    CHECK_EQ(n, 5);
+    CHECK(memcmp(small, "again", 5) == 0);
+
     /* A record read in part: the rest is pending inside the connection
      * and comes out without the fd. */
     fill_pattern(a, 100, 7);
@@ -359,6 +370,8 @@ static void test_good_and_data(void)
     CHECK_EQ(read_until(&p.cl, small, 10, &n), TLS_OK);
     CHECK_EQ(n, 10);
     CHECK_EQ(tls_conn_pending(p.cl.c), 90);
+    CHECK_EQ(tls_conn_drained(p.cl.c), 0); /* 90 bytes still inside */
+    tls_conn_trim(p.cl.c);                 /* must keep them */
     CHECK_EQ(tls_conn_read(p.cl.c, small + 10, sizeof small - 10, &n), TLS_OK);
     CHECK_EQ(n, 54);
     CHECK_EQ(tls_conn_read(p.cl.c, ra, 100, &n), TLS_OK);

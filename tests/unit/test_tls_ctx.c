@@ -136,7 +136,12 @@ static void test_good_contexts(void)
     mode = SSL_CTX_get_mode(ctx);
     CHECK((mode & SSL_MODE_ENABLE_PARTIAL_WRITE) != 0);
     CHECK((mode & SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER) != 0);
-    CHECK((mode & SSL_MODE_RELEASE_BUFFERS) != 0);
+    /* Buffers stay while busy (idle connections trim them instead). */
+    CHECK((mode & SSL_MODE_RELEASE_BUFFERS) == 0);
+    /* AES-128-GCM first, and the server decides. */
+    CHECK((SSL_CTX_get_options(ctx) & SSL_OP_CIPHER_SERVER_PREFERENCE) != 0);
+    CHECK_STR(SSL_CIPHER_get_name(sk_SSL_CIPHER_value(SSL_CTX_get_ciphers(ctx), 0)),
+              "TLS_AES_128_GCM_SHA256");
     /* The CA is advertised to clients. */
     CHECK(SSL_CTX_get_client_CA_list(ctx) != NULL);
     CHECK_EQ(sk_X509_NAME_num(SSL_CTX_get_client_CA_list(ctx)), 1);

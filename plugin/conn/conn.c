@@ -29,6 +29,11 @@
 #define CONN_TRIM_MS 250
 /* Stop pulling messages from the bridge while this much waits for TLS. */
 #define CONN_OUT_HIGH (256 * 1024)
+/* Messages at least this large are encrypted straight from their zmq_msg_t
+ * instead of being copied into the output buffer first. */
+#define CONN_DIRECT_MIN (16 * 1024)
+/* TLS record payload: output is laid out so records come out full. */
+#define CONN_RECORD 16384
 /* Frames or messages handled per wake-up before yielding to other
  * connections; the rest continues on the next loop iteration. */
 #define CONN_BUDGET 256
@@ -73,6 +78,8 @@ struct conn {
     int succeeded;
     int draining;
     int bridge_empty; /* the last bridge read found nothing */
+    int bridge_armed; /* ...and nothing was sent to it since: libzmq has
+                         processed its commands, ZMQ_FD is re-armed */
     int in_drive;
     int again;
     int input_pending; /* reading stopped on the budget with input left */
@@ -94,9 +101,14 @@ struct conn {
     size_t nparts, parts_cap, parts_sent;
     int parts_ready;
 
-    /* output: encoded bytes [out_start, out_end) */
+    /* output: encoded bytes [out_start, out_end); with a direct message,
+     * out[out_start, direct_at) goes first, then the message's bytes from
+     * direct_off, then out[direct_at, out_end) */
     uint8_t *out;
     size_t out_start, out_end, out_cap;
+    zmq_msg_t direct;
+    int direct_active;
+    size_t direct_at, direct_off;
 
     bridge_t *bridge;
     int bridge_owned;
@@ -204,16 +216,24 @@ static int conn_end_zmtp(conn_t *c, int zerr)
 
 /* ---- output ------------------------------------------------------------ */
 
+/* The output buffer's bytes now start at 0. */
+static void conn_out_shift(conn_t *c)
+{
+    c->out_end -= c->out_start;
+    if (c->direct_active)
+        c->direct_at -= c->out_start;
+    c->out_start = 0;
+}
+
 static int conn_out_reserve(conn_t *c, size_t n)
 {
     if (c->out_start > 0 && c->out_start == c->out_end)
-        c->out_start = c->out_end = 0;
+        conn_out_shift(c);
     if (c->out_cap - c->out_end >= n)
         return 0;
     if (c->out_start > 0) {
         memmove(c->out, c->out + c->out_start, c->out_end - c->out_start);
-        c->out_end -= c->out_start;
-        c->out_start = 0;
+        conn_out_shift(c);
         if (c->out_cap - c->out_end >= n)
             return 0;
     }
@@ -231,9 +251,21 @@ static int conn_out_reserve(conn_t *c, size_t n)
     return 0;
 }
 
+/* Bytes waiting to be written, the direct message's included. */
 static size_t conn_out_len(const conn_t *c)
 {
-    return c->out_end - c->out_start;
+    size_t n = c->out_end - c->out_start;
+    if (c->direct_active)
+        n += zmq_msg_size((zmq_msg_t *)&c->direct) - c->direct_off;
+    return n;
+}
+
+static void conn_direct_clear(conn_t *c)
+{
+    if (c->direct_active) {
+        zmq_msg_close(&c->direct);
+        c->direct_active = 0;
+    }
 }
 
 static int conn_queue_greeting(conn_t *c)
@@ -258,18 +290,40 @@ static int conn_queue_ready(conn_t *c)
     return 0;
 }
 
+/* Writes the output in order: buffered bytes up to the direct message,
+ * the direct message, the rest. A refused write is retried with the same
+ * bytes first, as tls_conn_write requires. */
 static int conn_flush(conn_t *c)
 {
-    while (conn_out_len(c) > 0) {
+    for (;;) {
+        size_t end = c->direct_active ? c->direct_at : c->out_end;
+        const uint8_t *p;
+        size_t len;
+        int from_out = c->out_start < end;
+        if (from_out) {
+            p = c->out + c->out_start;
+            len = end - c->out_start;
+        } else if (c->direct_active) {
+            p = (const uint8_t *)zmq_msg_data(&c->direct) + c->direct_off;
+            len = zmq_msg_size(&c->direct) - c->direct_off;
+        } else {
+            break;
+        }
         size_t n = 0;
-        int rc = tls_conn_write(c->tls, c->out + c->out_start, conn_out_len(c), &n);
+        int rc = len > 0 ? tls_conn_write(c->tls, p, len, &n) : TLS_OK;
         if (rc == TLS_WANT_WRITE || rc == TLS_WANT_READ) {
             c->write_wants = rc == TLS_WANT_WRITE ? RX_WRITE : RX_READ;
             return 0;
         }
         if (rc < 0)
             return conn_end_tls(c, rc);
-        c->out_start += n;
+        if (from_out) {
+            c->out_start += n;
+        } else {
+            c->direct_off += n;
+            if (c->direct_off == zmq_msg_size(&c->direct))
+                conn_direct_clear(c);
+        }
     }
     c->write_wants = 0;
     c->out_start = c->out_end = 0;
@@ -300,7 +354,7 @@ static int conn_queue_subscription(conn_t *c, int cancel, const uint8_t *topic,
 /* Moves messages from the bridge into the output buffer. */
 static int conn_pull_bridge(conn_t *c, int *budget)
 {
-    while (conn_out_len(c) < CONN_OUT_HIGH && *budget > 0) {
+    while (conn_out_len(c) < CONN_OUT_HIGH && *budget > 0 && !c->direct_active) {
         zmq_msg_t m;
         int more = 0;
         zmq_msg_init(&m);
@@ -308,6 +362,7 @@ static int conn_pull_bridge(conn_t *c, int *budget)
         if (rc == -EAGAIN) {
             zmq_msg_close(&m);
             c->bridge_empty = 1;
+            c->bridge_armed = 1;
             return 0;
         }
         if (rc < 0) {
@@ -327,17 +382,33 @@ static int conn_pull_bridge(conn_t *c, int *budget)
             (*budget)--;
             continue;
         }
-        if (conn_out_reserve(c, ZMTP_FRAME_HEADER_MAX + size) != 0) {
+        /* A large message is copied only up to the next record boundary;
+         * the rest is encrypted from the message itself. */
+        size_t copy = size;
+        if (size >= CONN_DIRECT_MIN) {
+            size_t after = c->out_end - c->out_start + ZMTP_FRAME_HEADER_MAX;
+            copy = (CONN_RECORD - after % CONN_RECORD) % CONN_RECORD;
+            if (copy > size)
+                copy = size;
+        }
+        if (conn_out_reserve(c, ZMTP_FRAME_HEADER_MAX + copy) != 0) {
             zmq_msg_close(&m);
             return conn_end(c, CONN_END_CLOSED, ENOMEM);
         }
         c->out_end += zmtp_frame_header_encode(c->out + c->out_end,
                                                more ? ZMTP_FLAG_MORE : 0, size);
-        memcpy(c->out + c->out_end, data, size);
-        c->out_end += size;
+        memcpy(c->out + c->out_end, data, copy);
+        c->out_end += copy;
         c->bridge_mid = more;
-        zmq_msg_close(&m);
         (*budget)--;
+        if (copy < size) {
+            c->direct = m; /* ownership moves */
+            c->direct_active = 1;
+            c->direct_at = c->out_end;
+            c->direct_off = copy;
+        } else {
+            zmq_msg_close(&m);
+        }
     }
     return 0;
 }
@@ -377,6 +448,7 @@ static int conn_deliver(conn_t *c)
 {
     if (c->bridge == NULL)
         return 1;
+    c->bridge_armed = 0;
     while (c->parts_sent < c->nparts) {
         int more = c->parts_sent + 1 < c->nparts;
         int rc = bridge_send(c->bridge, &c->parts[c->parts_sent], more);
@@ -598,11 +670,18 @@ static int conn_read(conn_t *c, int *budget)
         c->in_start = c->in_end = 0;
     }
     conn_trim_arm(c);
+    int drained = 0;
     for (;;) {
         if (!c->big_active) {
             int rc = conn_parse(c, budget);
             if (rc != 0)
                 return rc < 0 ? -1 : 0;
+        }
+        if (drained) {
+            /* Another read would only find the socket empty; the fd
+             * (level-triggered) reports what comes next. */
+            c->read_wants = RX_READ;
+            return 0;
         }
         if (*budget <= 0) {
             /* More may wait in the kernel or inside OpenSSL, where no fd
@@ -634,6 +713,7 @@ static int conn_read(conn_t *c, int *budget)
             return conn_end_tls(c, rc);
         c->read_wants = 0;
         c->rx_count++;
+        drained = tls_conn_drained(c->tls);
         if (!c->big_active) {
             c->in_end += n;
             continue;
@@ -707,19 +787,25 @@ static void conn_drive(conn_t *c)
     do {
         c->again = 0;
         c->input_pending = 0;
+        c->bridge_armed = 0;
         if (c->dead || conn_step(c, &budget) < 0)
             break;
         if (c->input_pending)
             c->again = 1;
-        if (c->bridge != NULL && c->phase == PH_TRAFFIC) {
+        if (c->bridge != NULL && c->phase == PH_TRAFFIC &&
+            (!c->bridge_armed || c->parts_ready)) {
             /* ZMQ_FD is edge-triggered: asking ZMQ_EVENTS after our own sends
-             * and receives re-arms it and tells what is left to do. */
+             * and receives re-arms it and tells what is left to do. A
+             * receive that just found nothing did the same already (libzmq
+             * processes its commands before it says EAGAIN), unless a send
+             * came after it or a blocked message waits for room. */
             int ev = bridge_events(c->bridge);
             if (ev < 0) {
                 conn_end(c, CONN_END_CLOSED, (uint32_t)-ev);
                 break;
             }
-            if ((ev & ZMQ_POLLIN) && conn_out_len(c) < CONN_OUT_HIGH) {
+            if ((ev & ZMQ_POLLIN) && conn_out_len(c) < CONN_OUT_HIGH &&
+                !c->direct_active) {
                 c->bridge_empty = 0;
                 c->again = 1;
             }
@@ -818,6 +904,7 @@ static void conn_on_trim(rx_timer_t *t)
     free(c->out);
     c->out = NULL;
     c->out_start = c->out_end = c->out_cap = 0;
+    tls_conn_trim(c->tls);
 }
 
 static void conn_on_ttl(rx_timer_t *t)
@@ -903,6 +990,7 @@ void conn_destroy(conn_t **cp)
     free(c->parts);
     if (c->big_active)
         zmq_msg_close(&c->big);
+    conn_direct_clear(c);
     if (c->bridge_owned)
         bridge_destroy(&c->bridge);
     tls_conn_destroy(&c->tls);

@@ -289,6 +289,7 @@ static void cn_attempt(connecter_t *cn)
         cn_schedule(cn, CN_RETRY_TRANSIENT);
         return;
     }
+    ep_cfg_tune_socket(cfg, cn->fd);
     int rc = connect(cn->fd, res->ai_addr, res->ai_addrlen);
     int err = errno;
     freeaddrinfo(res);

@@ -41,6 +41,8 @@ typedef struct ep_cfg {
     int immediate; /* ZMQ_IMMEDIATE: a pipe only while authenticated */
     int conflate;  /* ZMQ_CONFLATE: keep only the newest message */
     int64_t maxmsgsize;
+    int sndbuf; /* ZMQ_SNDBUF / ZMQ_RCVBUF for the TCP socket, -1: the OS's */
+    int rcvbuf;
     int heartbeat_ivl;
     int heartbeat_ttl;
     int heartbeat_timeout;
@@ -57,6 +59,11 @@ typedef struct ep_cfg {
 /* The bridge configuration for this endpoint's application socket. */
 bridge_cfg_t ep_cfg_bridge(const ep_cfg_t *cfg, int bind, const uint8_t *routing_id,
                            size_t routing_id_len);
+
+/* Applies the application's ZMQ_SNDBUF and ZMQ_RCVBUF to a TCP socket, as
+ * libzmq does: on a listening socket before listen (accepted sockets
+ * inherit them), on a connecting one before connect. Best effort. */
+void ep_cfg_tune_socket(const ep_cfg_t *cfg, int fd);
 
 /* Frees the configuration and drops its TLS reference. NULLs *cfg. */
 void ep_cfg_destroy(ep_cfg_t **cfg);

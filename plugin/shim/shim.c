@@ -240,6 +240,8 @@ static void shim_snapshot(shim_sock_t *e, ep_cfg_t *cfg)
     size_t len = sizeof(maxmsg);
     real()->getsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, &len);
     cfg->maxmsgsize = maxmsg;
+    cfg->sndbuf = shim_getint(s, ZMQ_SNDBUF, -1);
+    cfg->rcvbuf = shim_getint(s, ZMQ_RCVBUF, -1);
     len = sizeof(cfg->routing_id);
     if (real()->getsockopt(s, ZMQ_ROUTING_ID, cfg->routing_id, &len) == 0)
         cfg->routing_id_len = len;
@@ -471,6 +473,7 @@ static int shim_listen(ep_cfg_t *cfg)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
         if (addr.ss_family == AF_INET6)
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, any ? &zero : &one, sizeof(int));
+        ep_cfg_tune_socket(cfg, fd);
         if (bind(fd, (struct sockaddr *)&addr, addr_len) != 0 ||
             listen(fd, cfg->backlog > 0 ? cfg->backlog : 100) != 0) {
             err = errno;

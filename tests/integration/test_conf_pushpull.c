@@ -12,6 +12,10 @@
  *                      that connects to a bound PAIR is not served while
  *                      the first one is;
  *   big_messages       8 MB and multipart-with-3 MB messages both ways;
+ *   mixed_sizes        a stream mixing sizes around the TLS record size and
+ *                      far above it, single and multipart, through small
+ *                      ZMQ_SNDBUF/RCVBUF with 1 ms heartbeats going out in
+ *                      between: every message arrives whole, in order;
  *   conflate_*         ZMQ_CONFLATE on a connecting sender (queue before the
  *                      peer exists) and on a bound receiver.
  */
@@ -357,6 +361,87 @@ static void big_messages(const char *tr)
            BIG / (1024 * 1024));
 }
 
+/* Sizes on both sides of the thresholds that change how a frame is written
+ * (short/long ZMTP header, one TLS record, direct writes from the message)
+ * and several records long. */
+static const size_t mixed_size[] = {0,     1,     255,   256,   1000,
+                                    16366, 16367, 16375, 16383, 16384,
+                                    16385, 40000, 65536, 65545, 200000};
+#define MIXED_N      (sizeof mixed_size / sizeof mixed_size[0])
+#define MIXED_ROUNDS 12
+
+static void mixed_fill(unsigned char *buf, size_t len, unsigned seq)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (unsigned char)(seq * 131u + i * 7u + (i >> 9));
+}
+
+/* PUSH -> PULL: every size, alone and as the middle of a 3-part message,
+ * while both sides send a PING every millisecond. */
+static void mixed_sizes(const char *tr)
+{
+    void *ctx = new_ctx();
+    tu_peer_t push, pull;
+    conf_peer_open(&pull, "pull", ctx, ZMQ_PULL, tr, CONF_SERVER);
+    tu_set_int(pull.sock, ZMQ_HEARTBEAT_IVL, 1);
+    tu_set_int(pull.sock, ZMQ_HEARTBEAT_TIMEOUT, 60000);
+    tu_set_int(pull.sock, ZMQ_RCVHWM, 0);
+    tu_set_int(pull.sock, ZMQ_RCVBUF, 4096);
+    conf_peer_bind(&pull, tr);
+    conf_peer_open(&push, "push", ctx, ZMQ_PUSH, tr, CONF_CLIENT);
+    tu_set_int(push.sock, ZMQ_HEARTBEAT_IVL, 1);
+    tu_set_int(push.sock, ZMQ_HEARTBEAT_TIMEOUT, 60000);
+    tu_set_int(push.sock, ZMQ_SNDHWM, 0);
+    /* Small TCP buffers: large frames wait for room part-written, so
+     * heartbeats fall due in the middle of them. */
+    tu_set_int(push.sock, ZMQ_SNDBUF, 4096);
+    tu_peer_connect(&push, pull.endpoint);
+    unsigned char *buf = malloc(200000), *want = malloc(200000);
+    CHECK(buf != NULL && want != NULL);
+    unsigned seq = 0;
+    for (int r = 0; r < MIXED_ROUNDS; r++) {
+        for (size_t i = 0; i < MIXED_N; i++, seq++) {
+            mixed_fill(buf, mixed_size[i], seq);
+            if (seq % 2 == 0) {
+                const void *one[1] = {buf};
+                size_t one_len[1] = {mixed_size[i]};
+                tu_send_parts(push.sock, 1, one, one_len);
+            } else {
+                const void *three[3] = {"head", buf, "tail"};
+                size_t three_len[3] = {4, mixed_size[i], 4};
+                tu_send_parts(push.sock, 3, three, three_len);
+            }
+        }
+    }
+    seq = 0;
+    for (int r = 0; r < MIXED_ROUNDS; r++) {
+        for (size_t i = 0; i < MIXED_N; i++, seq++) {
+            tu_msg_t m;
+            CHECK_EQ(tu_recv_msg(pull.sock, &m, TU_TIMEOUT_MS), 0);
+            mixed_fill(want, mixed_size[i], seq);
+            if (seq % 2 == 0) {
+                CHECK_EQ(m.n, 1);
+                CHECK(tu_msg_part_eq(&m, 0, want, mixed_size[i]));
+            } else {
+                CHECK_EQ(m.n, 3);
+                CHECK(tu_msg_part_is(&m, 0, "head"));
+                CHECK(tu_msg_part_eq(&m, 1, want, mixed_size[i]));
+                CHECK(tu_msg_part_is(&m, 2, "tail"));
+            }
+            tu_msg_close(&m);
+        }
+    }
+    CHECK(conf_quiet(pull.sock, 100));
+    free(buf);
+    free(want);
+    tu_peer_close(&push);
+    tu_peer_close(&pull);
+    CHECK_EQ(zmq_ctx_term(ctx), 0);
+    printf("mixed sizes: %u messages of %zu sizes up to 200000 B, single and "
+           "multipart, 1 ms heartbeats, all whole and in order\n",
+           seq, MIXED_N);
+}
+
 /* ---- ZMQ_CONFLATE ------------------------------------------------------------ */
 
 /* A connecting PUSH with CONFLATE keeps only its newest message while no
@@ -452,6 +537,7 @@ int main(int argc, char **argv)
         {"pull_fair_queue_pushes_bind", fair_queue_pushes_bind, 0},
         {"pair", pair, 0},
         {"big_messages_pair", big_messages, 0},
+        {"mixed_sizes_heartbeat", mixed_sizes, 0},
         {"conflate_sender_queue", conflate_sender, 0},
         {"conflate_receiver", conflate_receiver, 0},
     };

@@ -370,6 +370,8 @@ void io_linger_close(int fd)
 
 static void *io_main(void *arg)
 {
+    /* Visible in top -H, perf and gdb, next to libzmq's ZMQbg/IO/N. */
+    pthread_setname_np(pthread_self(), "zmtls/IO");
     rx_loop_run(io.loop);
     /* The thread is stopping: whatever still lingers closes now. */
     while (io.lingering != NULL)

@@ -72,6 +72,8 @@ struct conn {
     unsigned handshake_wants; /* RX_* the TLS handshake waits for */
     unsigned read_wants;      /* RX_* the last TLS read waits for, 0: none */
     unsigned write_wants;     /* RX_* the last TLS write waits for */
+    int rx_empty;             /* reading found the socket empty and the TCP fd
+                                 has not reported readable since */
 
     int signature_ok;
     int connected_emitted;
@@ -662,6 +664,10 @@ static void conn_trim_arm(conn_t *c)
 
 static int conn_read(conn_t *c, int *budget)
 {
+    /* Woken for the bridge or a timer: the socket was empty and still is
+     * (its level-triggered readiness would have said), skip the recv. */
+    if (c->rx_empty)
+        return 0;
     if (c->in == NULL) {
         c->in = malloc(CONN_IN_CAP);
         if (c->in == NULL)
@@ -681,6 +687,7 @@ static int conn_read(conn_t *c, int *budget)
             /* Another read would only find the socket empty; the fd
              * (level-triggered) reports what comes next. */
             c->read_wants = RX_READ;
+            c->rx_empty = 1;
             return 0;
         }
         if (*budget <= 0) {
@@ -707,6 +714,7 @@ static int conn_read(conn_t *c, int *budget)
         int rc = tls_conn_read(c->tls, dst, cap, &n);
         if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
             c->read_wants = rc == TLS_WANT_READ ? RX_READ : RX_WRITE;
+            c->rx_empty = rc == TLS_WANT_READ;
             return 0;
         }
         if (rc < 0)
@@ -827,7 +835,10 @@ static void conn_drive(conn_t *c)
 
 static void conn_on_io(rx_io_t *io, unsigned revents)
 {
-    conn_drive(io->data);
+    conn_t *c = io->data;
+    if (io == &c->io && (revents & RX_READ))
+        c->rx_empty = 0;
+    conn_drive(c);
 }
 
 static void conn_on_resume(rx_timer_t *t)

@@ -116,6 +116,15 @@ struct conn {
     int bridge_owned;
     int bridge_mid; /* the last part read from the bridge had MORE */
 
+    /* Heartbeat commands wait while the output stream is inside a
+     * multipart message (rfc 37 allows commands only between messages). */
+    int ping_due;
+    int pong_due;
+    uint8_t pong_ctx[16];
+    size_t pong_ctx_len;
+    uint64_t tx_count;      /* successful writes, to tell "any traffic since" */
+    uint64_t trim_tx_count; /* tx_count when the trim timer started */
+
     int sub_side; /* SUB/XSUB application: the bridge yields subscriptions */
     subs_t *subs; /* connect side: what to replay after a reconnect */
 
@@ -319,6 +328,8 @@ static int conn_flush(conn_t *c)
         }
         if (rc < 0)
             return conn_end_tls(c, rc);
+        if (n > 0)
+            c->tx_count++;
         if (from_out) {
             c->out_start += n;
         } else {
@@ -350,6 +361,32 @@ static int conn_queue_subscription(conn_t *c, int cancel, const uint8_t *topic,
     if (len > 0)
         memcpy(c->out + c->out_end, topic, len);
     c->out_end += len;
+    return 0;
+}
+
+/* Appends the heartbeat commands that fell due, unless the output stream
+ * is between the parts of a message. */
+static int conn_queue_heartbeats(conn_t *c)
+{
+    if (c->bridge_mid)
+        return 0;
+    if (c->ping_due) {
+        int ttl = c->cfg->heartbeat_ttl / 100;
+        uint16_t ttl_ds = ttl > 0xFFFF ? 0xFFFF : (uint16_t)(ttl > 0 ? ttl : 0);
+        size_t need = ZMTP_FRAME_HEADER_MAX + 8;
+        if (conn_out_reserve(c, need) != 0)
+            return -ENOMEM;
+        c->out_end += zmtp_ping_encode(c->out + c->out_end, need, ttl_ds, NULL, 0);
+        c->ping_due = 0;
+    }
+    if (c->pong_due) {
+        size_t need = ZMTP_FRAME_HEADER_MAX + 5 + c->pong_ctx_len;
+        if (conn_out_reserve(c, need) != 0)
+            return -ENOMEM;
+        c->out_end +=
+            zmtp_pong_encode(c->out + c->out_end, need, c->pong_ctx, c->pong_ctx_len);
+        c->pong_due = 0;
+    }
     return 0;
 }
 
@@ -403,6 +440,10 @@ static int conn_pull_bridge(conn_t *c, int *budget)
         c->out_end += copy;
         c->bridge_mid = more;
         (*budget)--;
+        if (!more && (c->ping_due || c->pong_due) && conn_queue_heartbeats(c) != 0) {
+            zmq_msg_close(&m);
+            return conn_end(c, CONN_END_CLOSED, ENOMEM);
+        }
         if (copy < size) {
             c->direct = m; /* ownership moves */
             c->direct_active = 1;
@@ -530,10 +571,13 @@ static int conn_on_command(conn_t *c, const uint8_t *body, size_t len)
             c->ttl_rx_count = c->rx_count;
             rx_timer_start(c->loop, &c->ttl_timer, c->peer_ttl_ms);
         }
-        size_t need = ZMTP_FRAME_HEADER_MAX + 5 + ctx_len;
-        if (conn_out_reserve(c, need) != 0)
+        /* Only the newest context needs an answer: any traffic keeps the
+         * peer's timeout at bay. */
+        c->pong_ctx_len = ctx_len < sizeof(c->pong_ctx) ? ctx_len : sizeof(c->pong_ctx);
+        memcpy(c->pong_ctx, ctx, c->pong_ctx_len);
+        c->pong_due = 1;
+        if (conn_queue_heartbeats(c) != 0)
             return conn_end(c, CONN_END_CLOSED, ENOMEM);
-        c->out_end += zmtp_pong_encode(c->out + c->out_end, need, ctx, ctx_len);
         return 0;
     }
     if (zmtp_command_is(&cmd, "SUBSCRIBE"))
@@ -658,12 +702,14 @@ static void conn_trim_arm(conn_t *c)
 {
     if (c->phase == PH_TRAFFIC && !rx_timer_active(&c->trim_timer)) {
         c->trim_rx_count = c->rx_count;
+        c->trim_tx_count = c->tx_count;
         rx_timer_start(c->loop, &c->trim_timer, CONN_TRIM_MS);
     }
 }
 
 static int conn_read(conn_t *c, int *budget)
 {
+    conn_trim_arm(c);
     /* Woken for the bridge or a timer: the socket was empty and still is
      * (its level-triggered readiness would have said), skip the recv. */
     if (c->rx_empty)
@@ -675,7 +721,6 @@ static int conn_read(conn_t *c, int *budget)
                             ENOMEM);
         c->in_start = c->in_end = 0;
     }
-    conn_trim_arm(c);
     int drained = 0;
     for (;;) {
         if (!c->big_active) {
@@ -812,8 +857,14 @@ static void conn_drive(conn_t *c)
                 conn_end(c, CONN_END_CLOSED, (uint32_t)-ev);
                 break;
             }
-            if ((ev & ZMQ_POLLIN) && conn_out_len(c) < CONN_OUT_HIGH &&
-                !c->direct_active) {
+            if (!(ev & ZMQ_POLLIN)) {
+                /* Nothing to read: what a drain waits for, also when the
+                 * last pull stopped early (a direct message, a full
+                 * output buffer) and never saw EAGAIN. */
+                if (c->draining && !c->bridge_empty)
+                    c->again = 1;
+                c->bridge_empty = 1;
+            } else if (conn_out_len(c) < CONN_OUT_HIGH && !c->direct_active) {
                 c->bridge_empty = 0;
                 c->again = 1;
             }
@@ -869,11 +920,8 @@ static void conn_on_hb(rx_timer_t *t)
     conn_t *c = t->data;
     if (c->dead)
         return;
-    int ttl = c->cfg->heartbeat_ttl / 100;
-    uint16_t ttl_ds = ttl > 0xFFFF ? 0xFFFF : (uint16_t)(ttl > 0 ? ttl : 0);
-    size_t need = ZMTP_FRAME_HEADER_MAX + 8;
-    if (conn_out_reserve(c, need) == 0)
-        c->out_end += zmtp_ping_encode(c->out + c->out_end, need, ttl_ds, NULL, 0);
+    c->ping_due = 1;
+    (void)conn_queue_heartbeats(c); /* out of memory: the next tick tries again */
     rx_timer_start(c->loop, &c->hb_timer, (uint64_t)c->cfg->heartbeat_ivl);
     if (!rx_timer_active(&c->hb_deadline)) {
         int timeout = c->cfg->heartbeat_timeout >= 0 ? c->cfg->heartbeat_timeout
@@ -902,10 +950,12 @@ static void conn_on_trim(rx_timer_t *t)
     conn_t *c = t->data;
     if (c->dead)
         return;
-    int idle = c->rx_count == c->trim_rx_count && c->in_start == c->in_end &&
-               !c->big_active && conn_out_len(c) == 0 && c->nparts == 0;
+    int idle = c->rx_count == c->trim_rx_count && c->tx_count == c->trim_tx_count &&
+               c->in_start == c->in_end && !c->big_active && conn_out_len(c) == 0 &&
+               c->nparts == 0;
     if (!idle) {
         c->trim_rx_count = c->rx_count;
+        c->trim_tx_count = c->tx_count;
         rx_timer_start(c->loop, &c->trim_timer, CONN_TRIM_MS);
         return;
     }

@@ -93,11 +93,12 @@ int tls_conn_drained(const tls_conn_t *c);
 size_t tls_conn_pending(const tls_conn_t *c);
 
 /* Writes up to len bytes. TLS_OK with *n > 0 bytes accepted (partial writes
- * allowed), TLS_WANT_* with *n == 0, or a failure. After TLS_WANT_* the next
- * call may pass a different buffer. Note (OpenSSL): after TLS_WANT_* up to
- * one record (16 KiB) of the refused bytes is already encrypted inside the
- * connection, so the retry must start with the same bytes and be at least
- * as long; only their address may change. len == 0 returns TLS_OK, *n == 0.
+ * allowed), TLS_WANT_* with *n == 0, or a failure. After TLS_WANT_*, or a
+ * TLS_OK with *n < len, up to one record (16 KiB) of the bytes not accepted
+ * may already be encrypted inside the connection (OpenSSL), so the next call
+ * must start with the bytes that followed the accepted ones and pass at
+ * least min(16 KiB, what remained); only their address may change.
+ * len == 0 returns TLS_OK, *n == 0.
  * Never raises SIGPIPE (the socket is written with MSG_NOSIGNAL). */
 int tls_conn_write(tls_conn_t *c, const void *buf, size_t len, size_t *n);
 

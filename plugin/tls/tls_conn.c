@@ -637,7 +637,10 @@ int tls_conn_write(tls_conn_t *c, const void *buf, size_t len, size_t *n)
 
 void tls_conn_trim(tls_conn_t *c)
 {
-    if (c != NULL && c->state != TLS_ST_FAILED) {
+    /* Nothing half-read may be inside: before 3.0.14 SSL_free_buffers
+     * could free a buffer holding a partial record (CVE-2024-4741), so
+     * that case is ruled out here rather than trusted to OpenSSL. */
+    if (c != NULL && c->state != TLS_ST_FAILED && !SSL_has_pending(c->ssl)) {
         (void)SSL_free_buffers(c->ssl); /* 0: data still buffered, keep */
         ERR_clear_error();
     }

@@ -16,6 +16,9 @@
  *                      far above it, single and multipart, through small
  *                      ZMQ_SNDBUF/RCVBUF with 1 ms heartbeats going out in
  *                      between: every message arrives whole, in order;
+ *   linger_large_tail  a PUSH closed (LINGER -1) while large messages still
+ *                      wait for room: all arrive, then the connection ends
+ *                      (the PULL sees DISCONNECTED);
  *   conflate_*         ZMQ_CONFLATE on a connecting sender (queue before the
  *                      peer exists) and on a bound receiver.
  */
@@ -442,6 +445,55 @@ static void mixed_sizes(const char *tr)
            seq, MIXED_N);
 }
 
+#define TAIL_N    30
+#define TAIL_SIZE 200000
+
+/* zmq_close with LINGER -1 on a PUSH whose last messages are large and
+ * still waiting for TCP room: everything is delivered, and the connection
+ * closes once it is, without waiting for anything else to happen. */
+static void linger_large_tail(const char *tr)
+{
+    void *ctx_push = new_ctx(), *ctx_pull = new_ctx();
+    tu_peer_t push, pull;
+    conf_peer_open(&pull, "pull", ctx_pull, ZMQ_PULL, tr, CONF_SERVER);
+    /* The receiver takes one message at a time, so the sender is still
+     * writing its large messages when it is closed. */
+    tu_set_int(pull.sock, ZMQ_RCVHWM, 1);
+    tu_set_int(pull.sock, ZMQ_RCVBUF, 4096);
+    conf_peer_bind(&pull, tr);
+    conf_peer_open(&push, "push", ctx_push, ZMQ_PUSH, tr, CONF_CLIENT);
+    tu_set_int(push.sock, ZMQ_SNDBUF, 4096);
+    tu_set_int(push.sock, ZMQ_SNDHWM, 0);
+    tu_set_int(push.sock, ZMQ_LINGER, -1);
+    tu_peer_connect(&push, pull.endpoint);
+    TU_PEER_EXPECT(&pull, ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+    unsigned char *buf = malloc(TAIL_SIZE);
+    CHECK(buf != NULL);
+    for (unsigned i = 0; i < TAIL_N; i++) {
+        mixed_fill(buf, TAIL_SIZE, i);
+        const void *one[1] = {buf};
+        size_t one_len[1] = {TAIL_SIZE};
+        tu_send_parts(push.sock, 1, one, one_len);
+    }
+    tu_peer_close(&push); /* returns at once; the messages linger */
+    for (unsigned i = 0; i < TAIL_N; i++) {
+        tu_msg_t m;
+        CHECK_EQ(tu_recv_msg(pull.sock, &m, TU_TIMEOUT_MS), 0);
+        mixed_fill(buf, TAIL_SIZE, i);
+        CHECK_EQ(m.n, 1);
+        CHECK(tu_msg_part_eq(&m, 0, buf, TAIL_SIZE));
+        tu_msg_close(&m);
+    }
+    CHECK_EQ(conf_wait_event(&pull, ZMQ_EVENT_DISCONNECTED, TU_TIMEOUT_MS, NULL), 0);
+    CHECK_EQ(zmq_ctx_term(ctx_push), 0);
+    free(buf);
+    tu_peer_close(&pull);
+    CHECK_EQ(zmq_ctx_term(ctx_pull), 0);
+    printf("linger, large tail: %d x %d B delivered after zmq_close, then the "
+           "connection closed\n",
+           TAIL_N, TAIL_SIZE);
+}
+
 /* ---- ZMQ_CONFLATE ------------------------------------------------------------ */
 
 /* A connecting PUSH with CONFLATE keeps only its newest message while no
@@ -538,6 +590,7 @@ int main(int argc, char **argv)
         {"pair", pair, 0},
         {"big_messages_pair", big_messages, 0},
         {"mixed_sizes_heartbeat", mixed_sizes, 0},
+        {"linger_large_tail", linger_large_tail, 0},
         {"conflate_sender_queue", conflate_sender, 0},
         {"conflate_receiver", conflate_receiver, 0},
     };

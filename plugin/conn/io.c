@@ -10,6 +10,7 @@
 #include "conn/io.h"
 
 #include "conn/ep.h"
+#include "conn/threadopts.h"
 #include "monitor/monitor.h"
 #include "shim/real.h"
 
@@ -87,6 +88,7 @@ static struct {
     io_cmd_t *ctx_terms;
     io_linger_t *lingering;
     uint64_t rng;
+    int thread_opts_applied; /* ZMQ_THREAD_* of the first endpoint's context */
 } io = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* ---- I/O thread ------------------------------------------------------- */
@@ -214,6 +216,12 @@ static void io_run_cmd(rx_work_t *w)
 {
     io_cmd_t *cmd = w->data;
     io_ep_t *ep = NULL;
+    /* The first endpoint since the thread started brings its context's
+     * ZMQ_THREAD_* options (threadopts.h). */
+    if ((cmd->type == CMD_CONNECT || cmd->type == CMD_BIND) && !io.thread_opts_applied) {
+        thread_opts_apply(&cmd->cfg->thread);
+        io.thread_opts_applied = 1;
+    }
     switch (cmd->type) {
     case CMD_CONNECT:
         if (connecter_start(cmd->cfg, &ep) == 0)
@@ -372,6 +380,7 @@ static void *io_main(void *arg)
 {
     /* Visible in top -H, perf and gdb, next to libzmq's ZMQbg/IO/N. */
     pthread_setname_np(pthread_self(), "zmtls/IO");
+    io.thread_opts_applied = 0;
     rx_loop_run(io.loop);
     /* The thread is stopping: whatever still lingers closes now. */
     while (io.lingering != NULL)

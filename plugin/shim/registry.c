@@ -26,6 +26,7 @@ typedef struct reg_ctx {
     int effective; /* fixed at the first socket, as libzmq's */
     int started;
     int count;
+    thread_opts_t thread;
     struct reg_ctx *next;
 } reg_ctx_t;
 
@@ -46,6 +47,7 @@ void registry_ctx_add(void *ctx)
         return; /* the context then simply has no application-side limit */
     c->ctx = ctx;
     c->max = REGISTRY_DEFAULT_MAX_SOCKETS;
+    thread_opts_init(&c->thread);
     pthread_mutex_lock(&reg_lock);
     c->next = reg_ctxs;
     reg_ctxs = c;
@@ -85,6 +87,26 @@ int registry_ctx_get_max(void *ctx)
     int max = c != NULL ? c->max : REGISTRY_DEFAULT_MAX_SOCKETS;
     pthread_mutex_unlock(&reg_lock);
     return max;
+}
+
+void registry_ctx_thread_set(void *ctx, int option, int value)
+{
+    pthread_mutex_lock(&reg_lock);
+    reg_ctx_t *c = reg_ctx_find(ctx);
+    if (c != NULL)
+        thread_opts_set(&c->thread, option, value);
+    pthread_mutex_unlock(&reg_lock);
+}
+
+void registry_ctx_thread_get(void *ctx, thread_opts_t *out)
+{
+    pthread_mutex_lock(&reg_lock);
+    reg_ctx_t *c = reg_ctx_find(ctx);
+    if (c != NULL)
+        *out = c->thread;
+    else
+        thread_opts_init(out);
+    pthread_mutex_unlock(&reg_lock);
 }
 
 int registry_ctx_socket_open(void *ctx)

@@ -62,6 +62,13 @@ static void *shim_ctx_prepare(void *ctx)
 SHIM_EXPORT int zmq_ctx_set(void *ctx, int option, int value)
 {
     REAL_OR_FAIL(r, -1);
+    if (thread_opts_is_option(option)) {
+        /* libzmq validates; zmtls's I/O thread follows what it accepted. */
+        int rc = r->ctx_set(ctx, option, value);
+        if (rc == 0)
+            registry_ctx_thread_set(ctx, option, value);
+        return rc;
+    }
     if (option != ZMQ_MAX_SOCKETS)
         return r->ctx_set(ctx, option, value);
     int rc = registry_ctx_set_max(ctx, value);
@@ -240,6 +247,7 @@ static void shim_snapshot(shim_sock_t *e, ep_cfg_t *cfg)
     size_t len = sizeof(maxmsg);
     real()->getsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, &len);
     cfg->maxmsgsize = maxmsg;
+    registry_ctx_thread_get(e->ctx, &cfg->thread);
     cfg->sndbuf = shim_getint(s, ZMQ_SNDBUF, -1);
     cfg->rcvbuf = shim_getint(s, ZMQ_RCVBUF, -1);
     len = sizeof(cfg->routing_id);

@@ -378,6 +378,13 @@ static int conn_queue_heartbeats(conn_t *c)
             return -ENOMEM;
         c->out_end += zmtp_ping_encode(c->out + c->out_end, need, ttl_ds, NULL, 0);
         c->ping_due = 0;
+        /* ZMQ_HEARTBEAT_TIMEOUT runs from the PING going out, as libzmq's. */
+        if (!rx_timer_active(&c->hb_deadline)) {
+            int timeout = c->cfg->heartbeat_timeout >= 0 ? c->cfg->heartbeat_timeout
+                                                         : c->cfg->heartbeat_ivl;
+            c->ping_rx_count = c->rx_count;
+            rx_timer_start(c->loop, &c->hb_deadline, (uint64_t)timeout);
+        }
     }
     if (c->pong_due) {
         size_t need = ZMTP_FRAME_HEADER_MAX + 5 + c->pong_ctx_len;
@@ -440,10 +447,6 @@ static int conn_pull_bridge(conn_t *c, int *budget)
         c->out_end += copy;
         c->bridge_mid = more;
         (*budget)--;
-        if (!more && (c->ping_due || c->pong_due) && conn_queue_heartbeats(c) != 0) {
-            zmq_msg_close(&m);
-            return conn_end(c, CONN_END_CLOSED, ENOMEM);
-        }
         if (copy < size) {
             c->direct = m; /* ownership moves */
             c->direct_active = 1;
@@ -452,6 +455,9 @@ static int conn_pull_bridge(conn_t *c, int *budget)
         } else {
             zmq_msg_close(&m);
         }
+        /* After direct_at is set: the commands follow the whole message. */
+        if (!more && (c->ping_due || c->pong_due) && conn_queue_heartbeats(c) != 0)
+            return conn_end(c, CONN_END_CLOSED, ENOMEM);
     }
     return 0;
 }
@@ -923,12 +929,6 @@ static void conn_on_hb(rx_timer_t *t)
     c->ping_due = 1;
     (void)conn_queue_heartbeats(c); /* out of memory: the next tick tries again */
     rx_timer_start(c->loop, &c->hb_timer, (uint64_t)c->cfg->heartbeat_ivl);
-    if (!rx_timer_active(&c->hb_deadline)) {
-        int timeout = c->cfg->heartbeat_timeout >= 0 ? c->cfg->heartbeat_timeout
-                                                     : c->cfg->heartbeat_ivl;
-        c->ping_rx_count = c->rx_count;
-        rx_timer_start(c->loop, &c->hb_deadline, (uint64_t)timeout);
-    }
     conn_drive(c);
 }
 

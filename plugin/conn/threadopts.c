@@ -64,7 +64,10 @@ void thread_opts_apply(const thread_opts_t *o)
             if (o->policy >= 0)
                 policy = o->policy;
             int rt = policy == SCHED_FIFO || policy == SCHED_RR;
-            sp.sched_priority = rt && o->priority >= 0 ? o->priority : 0;
+            if (o->priority >= 0)
+                sp.sched_priority = rt ? o->priority : 0;
+            else if (!rt)
+                sp.sched_priority = 0;
             (void)pthread_setschedparam(self, policy, &sp);
             /* libzmq: a priority with a policy that has none means "run
              * first": the lowest nice value, for this thread only. */

@@ -350,7 +350,8 @@ int role_server(int argc, char **argv)
              bench_arg(argc, argv, "metric", "?"));
     const char *bind = bench_arg(argc, argv, "bind", NULL);
     if (r.kase < 0 || r.metric < 0 || bind == NULL)
-        role_fail(&r, "usage: server case=C metric=M bind=EP [size= count= certs= cpu=]");
+        role_fail(
+            &r, "usage: server case=C metric=M bind=EP [size= count= certs= cpu= prio=]");
     signal(SIGPIPE, SIG_IGN);
     /* Before the context: every thread libzmq and zmtls start inherits it. */
     int cpu = (int)bench_arg_long(argc, argv, "cpu", -1);
@@ -363,6 +364,11 @@ int role_server(int argc, char **argv)
     r.ctx = zmq_ctx_new();
     if (r.ctx == NULL)
         role_fail(&r, "zmq_ctx_new: %s", zmq_strerror(errno));
+    /* Before the first socket, when libzmq starts its I/O threads; zmtls's
+     * takes it with the first tls:// endpoint. */
+    if (bench_arg_long(argc, argv, "prio", 0) != 0 &&
+        zmq_ctx_set(r.ctx, ZMQ_THREAD_PRIORITY, 1) != 0)
+        role_fail(&r, "ZMQ_THREAD_PRIORITY: %s", zmq_strerror(errno));
     /* Room for thousands of zmtls bridge sockets (zmtls sets this too). */
     zmq_ctx_set(r.ctx, ZMQ_MAX_SOCKETS, 16384);
     static const int type[] = {ZMQ_REP, ZMQ_PULL, ZMQ_ROUTER, ZMQ_ROUTER, ZMQ_ROUTER};

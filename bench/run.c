@@ -359,6 +359,7 @@ typedef struct config {
     const char *plot;
     const char *stunnel;
     int quick;
+    int rx_prio; /* --receiver-priority: ZMQ_THREAD_PRIORITY on server contexts */
     int rounds;
     int srv_cpu, cli_cpu;
     unsigned cases;   /* bit per CASE_* */
@@ -698,7 +699,7 @@ static int run_meas(meas_t *m)
     m->err[0] = '\0';
     const char *cname = bench_case_name[m->kase];
     char a_case[32], a_metric[32], a_bind[64], a_size[32], a_count[32], a_certs[PATH_MAX],
-        a_cpu[16];
+        a_cpu[16], a_prio[16];
     snprintf(a_case, sizeof(a_case), "case=%s", cname);
     snprintf(a_metric, sizeof(a_metric), "metric=%s", bench_metric_name[m->metric]);
     if (m->kase == CASE_STUNNEL)
@@ -710,6 +711,7 @@ static int run_meas(meas_t *m)
     fmt_arg(a_count, sizeof(a_count), "count", m->count);
     snprintf(a_certs, sizeof(a_certs), "certs=%s", cfg.certs);
     fmt_arg(a_cpu, sizeof(a_cpu), "cpu", cfg.srv_cpu);
+    fmt_arg(a_prio, sizeof(a_prio), "prio", cfg.rx_prio);
 
     if (m->kase == CASE_STUNNEL && !tun.up) {
         bench_fmt(m->err, sizeof(m->err), "stunnel is not running: %s", tun.err);
@@ -722,8 +724,8 @@ static int run_meas(meas_t *m)
 
     char name[48];
     snprintf(name, sizeof(name), "server %s", cname);
-    char *sargv[] = {self_exe, "server", a_case,  a_metric, a_bind,
-                     a_size,   a_count,  a_certs, a_cpu,    NULL};
+    char *sargv[] = {self_exe, "server", a_case, a_metric, a_bind, a_size,
+                     a_count,  a_certs,  a_cpu,  a_prio,   NULL};
     if (child_spawn(&srv, name, sargv, -1, 1) != 0) {
         snprintf(m->err, sizeof(m->err), "cannot start the server process");
         return -1;
@@ -1079,6 +1081,11 @@ static void add_facts(void)
               "the EC P-256 certificates of scripts/make-certs.sh, server verifies the "
               "client chain, client verifies the server chain and IP SAN; curve is "
               "server-authenticated CURVE (no ZAP)");
+    if (cfg.rx_prio)
+        report_fact(&rep, "receiver priority (--receiver-priority): every server process "
+                          "sets ZMQ_THREAD_PRIORITY on its context, so libzmq's and "
+                          "zmtls's I/O threads run at nice -20 there; clients and the "
+                          "stunnel processes are unchanged");
     report_fact(&rep,
                 "method: %d round(s), cases interleaved per metric in a rotating order; "
                 "value = median across rounds, ratio = median across rounds of value / "
@@ -1149,7 +1156,9 @@ static void usage(void)
         stderr,
         "usage: zmtls_bench run --certs DIR --out DIR [--plot FILE] [--quick]\n"
         "       [--rounds N] [--cases tcp,curve,stunnel,tls]\n"
-        "       [--metrics lat,thr,new,recon,mem] [--mem-conns N] [--stunnel PATH]\n");
+        "       [--metrics lat,thr,new,recon,mem] [--mem-conns N] [--stunnel PATH]\n"
+        "       [--receiver-priority]   ZMQ_THREAD_PRIORITY on every server context\n"
+        "                               (root: libzmq aborts when it may not renice)\n");
 }
 
 static unsigned parse_list(const char *s, int (*parse)(const char *))
@@ -1179,6 +1188,8 @@ int run_main(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--quick") == 0) {
             cfg.quick = 1;
+        } else if (strcmp(a, "--receiver-priority") == 0) {
+            cfg.rx_prio = 1;
         } else if (v != NULL && strcmp(a, "--certs") == 0) {
             cfg.certs = v, i++;
         } else if (v != NULL && strcmp(a, "--out") == 0) {
@@ -1202,6 +1213,11 @@ int run_main(int argc, char **argv)
     }
     if (cfg.certs == NULL || cfg.out == NULL || cfg.cases == 0 || cfg.metrics == 0) {
         usage();
+        return 2;
+    }
+    if (cfg.rx_prio && geteuid() != 0) {
+        /* libzmq's I/O threads assert on a refused nice(-20). */
+        fprintf(stderr, "zmtls_bench run: --receiver-priority needs root\n");
         return 2;
     }
     if (cfg.rounds < 0)

@@ -341,23 +341,35 @@ static void server_mem(const role_t *r, void *mon, long target, long rss0, int f
     print_affinity_tail();
 }
 
-int role_server(int argc, char **argv)
+/* What both roles start with: case, metric and the endpoint argument
+ * `ep_key` (failing with `usage` when one is missing), then the process
+ * set-up. Returns the endpoint. */
+static const char *role_begin(role_t *r, int argc, char **argv, const char *role,
+                              const char *ep_key, const char *usage)
 {
-    role_t r = {.certs = bench_arg(argc, argv, "certs", ".")};
-    r.kase = bench_case_parse(bench_arg(argc, argv, "case", NULL));
-    r.metric = bench_metric_parse(bench_arg(argc, argv, "metric", NULL));
-    snprintf(r.who, sizeof(r.who), "server %s %s", bench_arg(argc, argv, "case", "?"),
+    r->certs = bench_arg(argc, argv, "certs", ".");
+    r->kase = bench_case_parse(bench_arg(argc, argv, "case", NULL));
+    r->metric = bench_metric_parse(bench_arg(argc, argv, "metric", NULL));
+    snprintf(r->who, sizeof(r->who), "%s %s %s", role, bench_arg(argc, argv, "case", "?"),
              bench_arg(argc, argv, "metric", "?"));
-    const char *bind = bench_arg(argc, argv, "bind", NULL);
-    if (r.kase < 0 || r.metric < 0 || bind == NULL)
-        role_fail(
-            &r, "usage: server case=C metric=M bind=EP [size= count= certs= cpu= prio=]");
+    const char *ep = bench_arg(argc, argv, ep_key, NULL);
+    if (r->kase < 0 || r->metric < 0 || ep == NULL)
+        role_fail(r, "%s", usage);
     signal(SIGPIPE, SIG_IGN);
     /* Before the context: every thread libzmq and zmtls start inherits it. */
     int cpu = (int)bench_arg_long(argc, argv, "cpu", -1);
     if (bench_pin(cpu) != 0)
-        role_fail(&r, "cannot pin to CPU %d", cpu);
+        role_fail(r, "cannot pin to CPU %d", cpu);
     bench_raise_nofile();
+    return ep;
+}
+
+int role_server(int argc, char **argv)
+{
+    role_t r = {0};
+    const char *bind = role_begin(
+        &r, argc, argv, "server", "bind",
+        "usage: server case=C metric=M bind=EP [size= count= certs= cpu= prio=]");
     long size = bench_arg_long(argc, argv, "size", 64);
     long count = bench_arg_long(argc, argv, "count", 1000);
 
@@ -626,20 +638,10 @@ static void client_recon(const role_t *r, void *s, void *mon, const char *ep, lo
 
 int role_client(int argc, char **argv)
 {
-    role_t r = {.certs = bench_arg(argc, argv, "certs", ".")};
-    r.kase = bench_case_parse(bench_arg(argc, argv, "case", NULL));
-    r.metric = bench_metric_parse(bench_arg(argc, argv, "metric", NULL));
-    snprintf(r.who, sizeof(r.who), "client %s %s", bench_arg(argc, argv, "case", "?"),
-             bench_arg(argc, argv, "metric", "?"));
-    const char *ep = bench_arg(argc, argv, "ep", NULL);
-    if (r.kase < 0 || r.metric < 0 || ep == NULL)
-        role_fail(&r, "usage: client case=C metric=M ep=EP [key= size= count= warm= "
-                      "secs= resume= certs= cpu=]");
-    signal(SIGPIPE, SIG_IGN);
-    int cpu = (int)bench_arg_long(argc, argv, "cpu", -1);
-    if (bench_pin(cpu) != 0)
-        role_fail(&r, "cannot pin to CPU %d", cpu);
-    bench_raise_nofile();
+    role_t r = {0};
+    const char *ep = role_begin(&r, argc, argv, "client", "ep",
+                                "usage: client case=C metric=M ep=EP [key= size= count= "
+                                "warm= secs= resume= certs= cpu=]");
     long size = bench_arg_long(argc, argv, "size", 64);
     long count = bench_arg_long(argc, argv, "count", 1000);
     long warm = bench_arg_long(argc, argv, "warm", 0);

@@ -75,10 +75,10 @@ void thread_opts_apply(const thread_opts_t *o)
                 (void)setpriority(PRIO_PROCESS, (id_t)gettid(), -20);
         }
     }
-    char name[16]; /* Linux's limit, NUL included */
-    if (o->prefix[0] != '\0')
+    /* Without a prefix the thread keeps the name it started with. */
+    if (o->prefix[0] != '\0') {
+        char name[16]; /* Linux's limit, NUL included */
         snprintf(name, sizeof(name), "%.6s/zmtls/IO", o->prefix);
-    else
-        snprintf(name, sizeof(name), "zmtls/IO");
-    pthread_setname_np(self, name);
+        pthread_setname_np(self, name);
+    }
 }

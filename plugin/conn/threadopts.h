@@ -35,8 +35,9 @@ void thread_opts_set(thread_opts_t *o, int option, int value);
 
 /* Applies `o` to the calling thread, as libzmq does to its I/O threads:
  * CPU affinity, scheduling policy and priority (for policies without
- * priorities, any priority asks for the lowest nice value), and the name
- * "<prefix>/zmtls/IO". Best effort: what the system refuses (an
+ * priorities, any priority asks for the lowest nice value), and with a
+ * prefix the name "<prefix>/zmtls/IO" (the thread starts as "zmtls/IO").
+ * Best effort: what the system refuses (an
  * unprivileged process asking for a real-time policy or a lower nice
  * value) is left as it was, where libzmq would abort. The name keeps the
  * prefix's first 6 characters (Linux allows 15 in all). */

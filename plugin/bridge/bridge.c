@@ -1,7 +1,7 @@
 /* The application-facing DEALER of one peer: see bridge.h. */
 #include "bridge/bridge.h"
 
-#include "shim/real.h"
+#include "real/real.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -2,8 +2,8 @@
 #include "conn/conn.h"
 
 #include "bridge/subs.h"
-#include "conn/io.h"
-#include "conn/peers.h"
+#include "io/io.h"
+#include "peers/peers.h"
 #include "endpoint/endpoint.h"
 #include "reactor/reactor.h"
 #include "tls/tls.h"

@@ -37,7 +37,7 @@
 
 #include "bridge/bridge.h"
 #include "bridge/subs.h"
-#include "conn/epcfg.h"
+#include "epcfg/epcfg.h"
 
 typedef struct conn conn_t;
 

@@ -1,7 +1,7 @@
 /* Forwards libzmq's monitor events and adds zmtls's: see monitor.h. */
 #include "monitor/monitor.h"
 
-#include "shim/real.h"
+#include "real/real.h"
 
 #include <errno.h>
 #include <stdlib.h>

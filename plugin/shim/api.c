@@ -1,7 +1,7 @@
 /* The public helpers of include/zmtls.h. */
 #include "zmtls.h"
 
-#include "conn/peers.h"
+#include "peers/peers.h"
 #include "policy/alert.h"
 #include "shim/lasterror.h"
 #include "shim/registry.h"

@@ -1,6 +1,8 @@
 /* Socket registry: see registry.h. */
 #include "shim/registry.h"
 
+#include "io/io.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -9,7 +11,21 @@
 #define REG_BUCKETS 4096
 
 static shim_sock_t *reg_table[REG_BUCKETS];
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t reg_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+static void reg_fork_register(void)
+{
+    io_fork_lock_add(&reg_mutex);
+}
+
+/* Every taker of the lock goes through here, so the fork handlers know the
+ * lock before anyone can hold it across a fork. */
+static void reg_lock(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, reg_fork_register);
+    pthread_mutex_lock(&reg_mutex);
+}
 static atomic_uint reg_ids = 1;
 
 static size_t reg_hash(const void *handle)
@@ -26,7 +42,7 @@ typedef struct reg_ctx {
     int effective; /* fixed at the first socket, as libzmq's */
     int started;
     int count;
-    thread_opts_t thread;
+    io_thread_opts_t thread;
     struct reg_ctx *next;
 } reg_ctx_t;
 
@@ -47,16 +63,16 @@ void registry_ctx_add(void *ctx)
         return; /* the context then simply has no application-side limit */
     c->ctx = ctx;
     c->max = REGISTRY_DEFAULT_MAX_SOCKETS;
-    thread_opts_init(&c->thread);
-    pthread_mutex_lock(&reg_lock);
+    io_thread_opts_init(&c->thread);
+    reg_lock();
     c->next = reg_ctxs;
     reg_ctxs = c;
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_unlock(&reg_mutex);
 }
 
 void registry_ctx_remove(void *ctx)
 {
-    pthread_mutex_lock(&reg_lock);
+    reg_lock();
     for (reg_ctx_t **pp = &reg_ctxs; *pp != NULL; pp = &(*pp)->next) {
         if ((*pp)->ctx == ctx) {
             reg_ctx_t *c = *pp;
@@ -65,54 +81,54 @@ void registry_ctx_remove(void *ctx)
             break;
         }
     }
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_unlock(&reg_mutex);
 }
 
 int registry_ctx_set_max(void *ctx, int max)
 {
     if (max < 1)
         return -EINVAL;
-    pthread_mutex_lock(&reg_lock);
+    reg_lock();
     reg_ctx_t *c = reg_ctx_find(ctx);
     if (c != NULL)
         c->max = max;
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_unlock(&reg_mutex);
     return 0;
 }
 
 int registry_ctx_get_max(void *ctx)
 {
-    pthread_mutex_lock(&reg_lock);
+    reg_lock();
     reg_ctx_t *c = reg_ctx_find(ctx);
     int max = c != NULL ? c->max : REGISTRY_DEFAULT_MAX_SOCKETS;
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_unlock(&reg_mutex);
     return max;
 }
 
 void registry_ctx_thread_set(void *ctx, int option, int value)
 {
-    pthread_mutex_lock(&reg_lock);
+    reg_lock();
     reg_ctx_t *c = reg_ctx_find(ctx);
     if (c != NULL)
-        thread_opts_set(&c->thread, option, value);
-    pthread_mutex_unlock(&reg_lock);
+        io_thread_opts_set(&c->thread, option, value);
+    pthread_mutex_unlock(&reg_mutex);
 }
 
-void registry_ctx_thread_get(void *ctx, thread_opts_t *out)
+void registry_ctx_thread_get(void *ctx, io_thread_opts_t *out)
 {
-    pthread_mutex_lock(&reg_lock);
+    reg_lock();
     reg_ctx_t *c = reg_ctx_find(ctx);
     if (c != NULL)
         *out = c->thread;
     else
-        thread_opts_init(out);
-    pthread_mutex_unlock(&reg_lock);
+        io_thread_opts_init(out);
+    pthread_mutex_unlock(&reg_mutex);
 }
 
 int registry_ctx_socket_open(void *ctx)
 {
     int rc = 0;
-    pthread_mutex_lock(&reg_lock);
+    reg_lock();
     reg_ctx_t *c = reg_ctx_find(ctx);
     if (c != NULL) {
         if (!c->started) {
@@ -124,17 +140,17 @@ int registry_ctx_socket_open(void *ctx)
         else
             c->count++;
     }
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_unlock(&reg_mutex);
     return rc;
 }
 
 void registry_ctx_socket_closed(void *ctx)
 {
-    pthread_mutex_lock(&reg_lock);
+    reg_lock();
     reg_ctx_t *c = reg_ctx_find(ctx);
     if (c != NULL && c->count > 0)
         c->count--;
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_unlock(&reg_mutex);
 }
 
 uint32_t registry_next_id(void)
@@ -153,35 +169,35 @@ shim_sock_t *registry_add(void *handle, void *ctx, int type)
     s->id = registry_next_id();
     shim_opts_init(&s->opts);
     size_t b = reg_hash(handle);
-    pthread_mutex_lock(&reg_lock);
+    reg_lock();
     s->hnext = reg_table[b];
     reg_table[b] = s;
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_unlock(&reg_mutex);
     return s;
 }
 
 shim_sock_t *registry_get(void *handle)
 {
     size_t b = reg_hash(handle);
-    pthread_mutex_lock(&reg_lock);
+    reg_lock();
     shim_sock_t *s = reg_table[b];
     while (s != NULL && s->handle != handle)
         s = s->hnext;
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_unlock(&reg_mutex);
     return s;
 }
 
 shim_sock_t *registry_take(void *handle)
 {
     size_t b = reg_hash(handle);
-    pthread_mutex_lock(&reg_lock);
+    reg_lock();
     shim_sock_t **pp = &reg_table[b];
     while (*pp != NULL && (*pp)->handle != handle)
         pp = &(*pp)->hnext;
     shim_sock_t *s = *pp;
     if (s != NULL)
         *pp = s->hnext;
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_unlock(&reg_mutex);
     return s;
 }
 

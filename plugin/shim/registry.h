@@ -14,8 +14,8 @@
 #include <stdint.h>
 #include <openssl/ssl.h>
 
-#include "conn/epcfg.h"
-#include "conn/threadopts.h"
+#include "epcfg/epcfg.h"
+#include "io/thread_opts.h"
 #include "shim/options.h"
 
 typedef struct shim_ep {
@@ -59,9 +59,9 @@ void registry_free(shim_sock_t *s);
  * context's first socket. */
 #define REGISTRY_DEFAULT_MAX_SOCKETS 1023
 /* The context's ZMQ_THREAD_* options as accepted by libzmq, for zmtls's
- * I/O thread (conn/threadopts.h). Unknown contexts: the defaults. */
+ * I/O thread (io/thread_opts.h). Unknown contexts: the defaults. */
 void registry_ctx_thread_set(void *ctx, int option, int value);
-void registry_ctx_thread_get(void *ctx, thread_opts_t *out);
+void registry_ctx_thread_get(void *ctx, io_thread_opts_t *out);
 void registry_ctx_add(void *ctx);
 void registry_ctx_remove(void *ctx);
 /* Records the application's limit; 0, or -EINVAL for a value < 1. */

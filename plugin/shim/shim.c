@@ -4,18 +4,19 @@
  * Anything that is not a tls:// endpoint or a zmtls option goes straight to
  * libzmq. A tls:// zmq_connect / zmq_bind joins the application socket to a
  * private inproc:// endpoint of its own context and hands the network side
- * to the I/O thread (conn/io.h). Monitoring is taken over for every socket,
+ * to the I/O thread (ep/ep.h). Monitoring is taken over for every socket,
  * since a socket may gain a tls:// endpoint after its monitor started.
  *
  * Threading: each function runs on the caller's thread with libzmq's rules
  * for the socket it is given; none holds a lock while calling libzmq (which
  * calls back into some of these for its own monitor sockets).
  */
-#include "conn/io.h"
 #include "endpoint/endpoint.h"
+#include "ep/ep.h"
+#include "io/io.h"
+#include "real/real.h"
 #include "shim/lasterror.h"
 #include "shim/options.h"
-#include "shim/real.h"
 #include "shim/registry.h"
 
 #include <arpa/inet.h>
@@ -62,7 +63,7 @@ static void *shim_ctx_prepare(void *ctx)
 SHIM_EXPORT int zmq_ctx_set(void *ctx, int option, int value)
 {
     REAL_OR_FAIL(r, -1);
-    if (thread_opts_is_option(option)) {
+    if (io_thread_opts_is_option(option)) {
         /* libzmq validates; zmtls's I/O thread follows what it accepted. */
         int rc = r->ctx_set(ctx, option, value);
         if (rc == 0)
@@ -106,7 +107,7 @@ SHIM_EXPORT void *zmq_init(int io_threads)
 SHIM_EXPORT int zmq_ctx_term(void *ctx)
 {
     REAL_OR_FAIL(r, -1);
-    io_ctx_term(ctx);
+    ep_ctx_term(ctx);
     registry_ctx_remove(ctx);
     return r->ctx_term(ctx);
 }
@@ -114,7 +115,7 @@ SHIM_EXPORT int zmq_ctx_term(void *ctx)
 SHIM_EXPORT int zmq_term(void *ctx)
 {
     REAL_OR_FAIL(r, -1);
-    io_ctx_term(ctx);
+    ep_ctx_term(ctx);
     registry_ctx_remove(ctx);
     return r->term(ctx);
 }
@@ -122,7 +123,7 @@ SHIM_EXPORT int zmq_term(void *ctx)
 SHIM_EXPORT int zmq_ctx_destroy(void *ctx)
 {
     REAL_OR_FAIL(r, -1);
-    io_ctx_term(ctx);
+    ep_ctx_term(ctx);
     registry_ctx_remove(ctx);
     return r->ctx_destroy(ctx);
 }
@@ -166,7 +167,7 @@ SHIM_EXPORT int zmq_close(void *s)
         int linger = -1;
         size_t len = sizeof(linger);
         r->getsockopt(s, ZMQ_LINGER, &linger, &len);
-        io_socket_closed(e->id, linger);
+        ep_socket_closed(e->id, linger);
     }
     int rc = r->close(s);
     int err = errno;
@@ -388,7 +389,7 @@ static int shim_tls_connect(void *s, const char *addr)
         ep_cfg_destroy(&cfg);
         return shim_fail(ENOMEM, "zmtls: out of memory");
     }
-    rc = io_connect(cfg);
+    rc = ep_connect(cfg);
     if (rc < 0) {
         shim_inproc_end(s, inproc, app_bound);
         return shim_fail(-rc, "zmtls: cannot start the I/O thread");
@@ -527,7 +528,7 @@ static int shim_tls_bind(void *s, const char *addr)
         ep_cfg_destroy(&cfg);
         return shim_fail(ENOMEM, "zmtls: out of memory");
     }
-    int rc = io_bind(cfg, fd);
+    int rc = ep_bind(cfg, fd);
     if (rc < 0) {
         real()->unbind(s, inproc);
         return shim_fail(-rc, "zmtls: cannot start the I/O thread");
@@ -578,7 +579,7 @@ static int shim_tls_end(void *s, const char *addr, int is_bind)
             continue;
         *pp = x->next;
         shim_inproc_end(s, x->inproc, x->app_bound);
-        io_close_endpoint(x->ep_id);
+        ep_close_endpoint(x->ep_id);
         free(x);
         return 0;
     }
@@ -631,7 +632,7 @@ static void shim_creds_changed(shim_sock_t *e)
         SSL_CTX_up_ref(e->server_tls) == 1)
         b = e->server_tls;
     if (c != NULL || b != NULL)
-        io_set_tls(e->id, c, b);
+        ep_set_tls(e->id, c, b);
 }
 
 SHIM_EXPORT int zmq_setsockopt(void *s, int option, const void *val, size_t len)

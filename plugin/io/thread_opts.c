@@ -1,5 +1,5 @@
-/* ZMQ_THREAD_* context options for the I/O thread: see threadopts.h. */
-#include "conn/threadopts.h"
+/* ZMQ_THREAD_* context options for the I/O thread: see thread_opts.h. */
+#include "io/thread_opts.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-void thread_opts_init(thread_opts_t *o)
+void io_thread_opts_init(io_thread_opts_t *o)
 {
     memset(o, 0, sizeof(*o));
     CPU_ZERO(&o->cpus);
@@ -16,7 +16,7 @@ void thread_opts_init(thread_opts_t *o)
     o->priority = -1;
 }
 
-int thread_opts_is_option(int option)
+int io_thread_opts_is_option(int option)
 {
     return option == ZMQ_THREAD_AFFINITY_CPU_ADD ||
            option == ZMQ_THREAD_AFFINITY_CPU_REMOVE ||
@@ -24,7 +24,7 @@ int thread_opts_is_option(int option)
            option == ZMQ_THREAD_NAME_PREFIX;
 }
 
-void thread_opts_set(thread_opts_t *o, int option, int value)
+void io_thread_opts_set(io_thread_opts_t *o, int option, int value)
 {
     switch (option) {
     case ZMQ_THREAD_AFFINITY_CPU_ADD:
@@ -52,7 +52,7 @@ void thread_opts_set(thread_opts_t *o, int option, int value)
     }
 }
 
-void thread_opts_apply(const thread_opts_t *o)
+void io_thread_opts_apply(const io_thread_opts_t *o)
 {
     pthread_t self = pthread_self();
     if (o->has_cpus && CPU_COUNT(&o->cpus) > 0)

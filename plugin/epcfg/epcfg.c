@@ -1,4 +1,4 @@
-#include "conn/epcfg.h"
+#include "epcfg/epcfg.h"
 
 #include <stdlib.h>
 #include <sys/socket.h>

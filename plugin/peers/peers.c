@@ -1,5 +1,7 @@
 /* Authenticated peers' certificates: see peers.h. */
-#include "conn/peers.h"
+#include "peers/peers.h"
+
+#include "io/io.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -18,7 +20,21 @@ typedef struct peer_rec {
     struct peer_rec *next; /* newest first */
 } peer_rec_t;
 
-static pthread_mutex_t peers_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t peers_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+static void peers_fork_register(void)
+{
+    io_fork_lock_add(&peers_mutex);
+}
+
+/* Every taker of the lock goes through here, so the fork handlers know the
+ * lock before anyone can hold it across a fork. */
+static void peers_lock(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, peers_fork_register);
+    pthread_mutex_lock(&peers_mutex);
+}
 static peer_rec_t *peers_list;
 
 int peers_add(const void *owner, const peer_key_t *key, const tls_peer_info_t *info,
@@ -35,16 +51,16 @@ int peers_add(const void *owner, const peer_key_t *key, const tls_peer_info_t *i
         memcpy(r->rid, key->routing_id, r->rid_len);
     r->info = *info;
     snprintf(r->address, sizeof(r->address), "%s", address);
-    pthread_mutex_lock(&peers_lock);
+    peers_lock();
     r->next = peers_list;
     peers_list = r;
-    pthread_mutex_unlock(&peers_lock);
+    pthread_mutex_unlock(&peers_mutex);
     return 0;
 }
 
 void peers_remove(const void *owner)
 {
-    pthread_mutex_lock(&peers_lock);
+    peers_lock();
     for (peer_rec_t **pp = &peers_list; *pp != NULL; pp = &(*pp)->next) {
         if ((*pp)->owner == owner) {
             peer_rec_t *r = *pp;
@@ -53,7 +69,7 @@ void peers_remove(const void *owner)
             break;
         }
     }
-    pthread_mutex_unlock(&peers_lock);
+    pthread_mutex_unlock(&peers_mutex);
 }
 
 static const char *peers_prop(const peer_rec_t *r, const char *name)
@@ -77,7 +93,7 @@ int peers_get(uint32_t sock_id, uint32_t ep_id, const uint8_t *routing_id,
               size_t routing_id_len, const char *name, char *buf, size_t len)
 {
     int rc = -ENOENT;
-    pthread_mutex_lock(&peers_lock);
+    peers_lock();
     for (peer_rec_t *r = peers_list; r != NULL; r = r->next) {
         if (r->sock_id != sock_id)
             continue;
@@ -95,6 +111,6 @@ int peers_get(uint32_t sock_id, uint32_t ep_id, const uint8_t *routing_id,
         rc = (int)strlen(v);
         break;
     }
-    pthread_mutex_unlock(&peers_lock);
+    pthread_mutex_unlock(&peers_mutex);
     return rc;
 }

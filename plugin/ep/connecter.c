@@ -17,10 +17,10 @@
  * any other failure uses libzmq's transient schedule, and only a completed
  * ZMTP handshake (or new credentials, for the auth schedule) resets them.
  */
-#include "conn/ep.h"
+#include "ep/ep.h"
 
 #include "conn/conn.h"
-#include "conn/io.h"
+#include "io/io.h"
 #include "policy/backoff.h"
 
 #include <errno.h>
@@ -43,7 +43,7 @@ typedef enum cn_state {
 } cn_state_t;
 
 typedef struct connecter {
-    io_ep_t base;
+    ep_t base;
     cn_state_t state;
     rx_loop_t *loop;
     int fd;
@@ -93,7 +93,7 @@ static void cn_free(connecter_t *cn)
     }
     bridge_destroy(&cn->bridge);
     subs_destroy(&cn->subs);
-    io_ep_gone(&cn->base);
+    ep_gone(&cn->base);
     ep_cfg_destroy(&cn->base.cfg);
     free(cn);
 }
@@ -328,7 +328,7 @@ static void cn_on_linger_timeout(rx_timer_t *t)
     cn_free(t->data);
 }
 
-static void cn_close(io_ep_t *ep, int linger)
+static void cn_close(ep_t *ep, int linger)
 {
     connecter_t *cn = (connecter_t *)ep;
     if (ep->closing)
@@ -358,7 +358,7 @@ static void cn_close(io_ep_t *ep, int linger)
         rx_timer_start(cn->loop, &cn->linger_timer, (uint64_t)linger);
 }
 
-static void cn_set_tls(io_ep_t *ep, SSL_CTX *tls)
+static void cn_set_tls(ep_t *ep, SSL_CTX *tls)
 {
     connecter_t *cn = (connecter_t *)ep;
     SSL_CTX_free(ep->cfg->tls);
@@ -372,9 +372,9 @@ static void cn_set_tls(io_ep_t *ep, SSL_CTX *tls)
     }
 }
 
-static const io_ep_ops_t cn_ops = {.close = cn_close, .set_tls = cn_set_tls};
+static const ep_ops_t cn_ops = {.close = cn_close, .set_tls = cn_set_tls};
 
-int connecter_start(ep_cfg_t *cfg, io_ep_t **out)
+int ep_connecter_start(ep_cfg_t *cfg, ep_t **out)
 {
     connecter_t *cn = calloc(1, sizeof(*cn));
     if (cn == NULL) {

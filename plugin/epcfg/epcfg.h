@@ -12,7 +12,7 @@
 #include <openssl/ssl.h>
 
 #include "bridge/bridge.h"
-#include "conn/threadopts.h"
+#include "io/thread_opts.h"
 #include "endpoint/endpoint.h"
 
 #define EPCFG_URI_MAX    (ENDPOINT_HOST_MAX + 32)
@@ -42,8 +42,8 @@ typedef struct ep_cfg {
     int immediate; /* ZMQ_IMMEDIATE: a pipe only while authenticated */
     int conflate;  /* ZMQ_CONFLATE: keep only the newest message */
     int64_t maxmsgsize;
-    thread_opts_t thread; /* the context's ZMQ_THREAD_* options */
-    int sndbuf;           /* ZMQ_SNDBUF / ZMQ_RCVBUF for the TCP socket, -1: the OS's */
+    io_thread_opts_t thread; /* the context's ZMQ_THREAD_* options */
+    int sndbuf; /* ZMQ_SNDBUF / ZMQ_RCVBUF for the TCP socket, -1: the OS's */
     int rcvbuf;
     int heartbeat_ivl;
     int heartbeat_ttl;

@@ -1,5 +1,5 @@
 /* Resolves libzmq's own entry points behind our interposers. */
-#include "shim/real.h"
+#include "real/real.h"
 
 #include <dlfcn.h>
 #include <pthread.h>

@@ -9,11 +9,11 @@
  * stops when none is left). An application that sets them, sets them before
  * its first socket, as libzmq asks.
  *
- * Threading: thread_opts_set runs on application threads (under the shim's
- * registry lock); thread_opts_apply on the I/O thread, to itself.
+ * Threading: io_thread_opts_set runs on application threads (under the shim's
+ * registry lock); io_thread_opts_apply on the I/O thread, to itself.
  */
-#ifndef ZMTLS_THREADOPTS_H
-#define ZMTLS_THREADOPTS_H
+#ifndef ZMTLS_IO_THREAD_OPTS_H
+#define ZMTLS_IO_THREAD_OPTS_H
 
 #include <sched.h>
 
@@ -23,15 +23,15 @@ typedef struct thread_opts {
     int policy;      /* ZMQ_THREAD_SCHED_POLICY, -1: unchanged */
     int priority;    /* ZMQ_THREAD_PRIORITY, -1: unchanged */
     char prefix[16]; /* ZMQ_THREAD_NAME_PREFIX, "" when unset */
-} thread_opts_t;
+} io_thread_opts_t;
 
-void thread_opts_init(thread_opts_t *o);
+void io_thread_opts_init(io_thread_opts_t *o);
 
 /* 1 when `option` is one of the ZMQ_THREAD_* options above. */
-int thread_opts_is_option(int option);
+int io_thread_opts_is_option(int option);
 
 /* Records one option libzmq has accepted (zmq_ctx_set returned 0). */
-void thread_opts_set(thread_opts_t *o, int option, int value);
+void io_thread_opts_set(io_thread_opts_t *o, int option, int value);
 
 /* Applies `o` to the calling thread, as libzmq does to its I/O threads:
  * CPU affinity, scheduling policy and priority (for policies without
@@ -41,6 +41,6 @@ void thread_opts_set(thread_opts_t *o, int option, int value);
  * unprivileged process asking for a real-time policy or a lower nice
  * value) is left as it was, where libzmq would abort. The name keeps the
  * prefix's first 6 characters (Linux allows 15 in all). */
-void thread_opts_apply(const thread_opts_t *o);
+void io_thread_opts_apply(const io_thread_opts_t *o);
 
 #endif

@@ -10,17 +10,17 @@
 
 #define IO_EVENTS (RX_READ | RX_WRITE)
 
-static rx_io_t *io_of_link(struct rx_link *l)
+static rx_io_t *fd_of_link(struct rx_link *l)
 {
     return (rx_io_t *)(void *)((char *)l - offsetof(rx_io_t, change));
 }
 
-static int io_queued(const rx_io_t *io)
+static int fd_queued(const rx_io_t *io)
 {
     return io->change.next != NULL;
 }
 
-static void io_unlink(rx_io_t *io)
+static void fd_unlink(rx_io_t *io)
 {
     io->change.prev->next = io->change.next;
     io->change.next->prev = io->change.prev;
@@ -28,7 +28,7 @@ static void io_unlink(rx_io_t *io)
     io->change_err = 0;
 }
 
-static void io_append(struct rx_link *head, rx_io_t *io)
+static void fd_append(struct rx_link *head, rx_io_t *io)
 {
     io->change.prev = head->prev;
     io->change.next = head;
@@ -36,7 +36,7 @@ static void io_append(struct rx_link *head, rx_io_t *io)
     head->prev = &io->change;
 }
 
-static uint32_t io_epoll_mask(const rx_io_t *io)
+static uint32_t fd_epoll_mask(const rx_io_t *io)
 {
     uint32_t m = 0;
     if (io->wanted & RX_READ)
@@ -48,21 +48,21 @@ static uint32_t io_epoll_mask(const rx_io_t *io)
     return m;
 }
 
-static int io_ctl(rx_loop_t *loop, int op, rx_io_t *io)
+static int fd_ctl(rx_loop_t *loop, int op, rx_io_t *io)
 {
-    struct epoll_event ev = {.events = io_epoll_mask(io), .data.ptr = io};
+    struct epoll_event ev = {.events = fd_epoll_mask(io), .data.ptr = io};
     return epoll_ctl(loop->epfd, op, io->fd, &ev) == 0 ? 0 : -errno;
 }
 
 /* Brings epoll in line with io->wanted. */
-static int io_apply(rx_loop_t *loop, rx_io_t *io)
+static int fd_apply(rx_loop_t *loop, rx_io_t *io)
 {
     if (io->wanted == 0) {
         if (io->registered) {
             /* Leaving the set rather than arming zero events: epoll always
              * reports hang ups, which would make an idle watcher spin. A
              * failure means the fd is gone from the set already. */
-            (void)io_ctl(loop, EPOLL_CTL_DEL, io);
+            (void)fd_ctl(loop, EPOLL_CTL_DEL, io);
             io->registered = 0;
         }
         io->armed = 0;
@@ -70,7 +70,7 @@ static int io_apply(rx_loop_t *loop, rx_io_t *io)
     }
     if (io->registered && io->armed == io->wanted)
         return 0;
-    int rc = io_ctl(loop, io->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, io);
+    int rc = fd_ctl(loop, io->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, io);
     if (rc != 0)
         return rc;
     io->registered = 1;
@@ -78,11 +78,11 @@ static int io_apply(rx_loop_t *loop, rx_io_t *io)
     return 0;
 }
 
-static void io_note_change(rx_loop_t *loop, rx_io_t *io)
+static void fd_note_change(rx_loop_t *loop, rx_io_t *io)
 {
-    if (!io_queued(io) &&
+    if (!fd_queued(io) &&
         (io->wanted != io->armed || (io->wanted == 0 && io->registered)))
-        io_append(&loop->changes, io);
+        fd_append(&loop->changes, io);
 }
 
 void rx_io_init(rx_io_t *io, int fd, unsigned flags, rx_io_cb cb, void *data)
@@ -110,18 +110,18 @@ int rx_io_start(rx_loop_t *loop, rx_io_t *io, unsigned events)
          * fd epoll refuses; only changes to a known-good fd are deferred. */
         unsigned old = io->wanted;
         io->wanted |= events;
-        int rc = io_apply(loop, io);
+        int rc = fd_apply(loop, io);
         if (rc != 0) {
             io->wanted = old;
             return rc;
         }
-        if (io_queued(io))
-            io_unlink(io);
+        if (fd_queued(io))
+            fd_unlink(io);
         return 0;
     }
 
     io->wanted |= events;
-    io_note_change(loop, io);
+    fd_note_change(loop, io);
     return 0;
 }
 
@@ -130,7 +130,7 @@ int rx_io_stop(rx_loop_t *loop, rx_io_t *io, unsigned events)
     if (loop == NULL || io == NULL || (events & ~IO_EVENTS) != 0)
         return -EINVAL;
     io->wanted &= ~events;
-    io_note_change(loop, io);
+    fd_note_change(loop, io);
     return 0;
 }
 
@@ -138,12 +138,12 @@ void rx_io_close(rx_loop_t *loop, rx_io_t *io)
 {
     if (loop == NULL || io == NULL)
         return;
-    if (io_queued(io))
-        io_unlink(io);
+    if (fd_queued(io))
+        fd_unlink(io);
     if (io->registered) {
         /* Must happen before the owner closes the fd: a dup'ed fd would
          * otherwise keep the registration (and its stale pointer) alive. */
-        (void)io_ctl(loop, EPOLL_CTL_DEL, io);
+        (void)fd_ctl(loop, EPOLL_CTL_DEL, io);
         io->registered = 0;
     }
     io->wanted = 0;
@@ -162,11 +162,11 @@ void rxi_io_apply_changes(rx_loop_t *loop)
     loop->change_failed = 0;
     struct rx_link *l = loop->changes.next;
     while (l != &loop->changes) {
-        rx_io_t *io = io_of_link(l);
+        rx_io_t *io = fd_of_link(l);
         l = l->next;
-        int rc = io_apply(loop, io);
+        int rc = fd_apply(loop, io);
         if (rc == 0) {
-            io_unlink(io);
+            fd_unlink(io);
         } else {
             io->change_err = rc;
             loop->change_failed = 1;
@@ -177,7 +177,7 @@ void rxi_io_apply_changes(rx_loop_t *loop)
 /* Only what the owner still wants is reported: an earlier callback in the
  * same batch may have stopped some events. An error or hang up is reported
  * in full, as the owner's next read or write is what explains it. */
-static unsigned io_revents(uint32_t ev, unsigned wanted)
+static unsigned fd_revents(uint32_t ev, unsigned wanted)
 {
     if (wanted == 0)
         return 0;
@@ -194,24 +194,24 @@ static unsigned io_revents(uint32_t ev, unsigned wanted)
 /* Watchers whose deferred epoll update failed hear about it as an error on
  * the fd, which their next read or write will explain. They stay queued so
  * the update is retried next iteration. */
-static void io_report_failures(rx_loop_t *loop)
+static void fd_report_failures(rx_loop_t *loop)
 {
     /* Moved to a private list first: callbacks may close, restart or
      * requeue any watcher, and unlinking works on whichever list it is. */
     struct rx_link failed = {&failed, &failed};
     struct rx_link *l = loop->changes.next;
     while (l != &loop->changes) {
-        rx_io_t *io = io_of_link(l);
+        rx_io_t *io = fd_of_link(l);
         l = l->next;
         if (io->change_err != 0) {
-            io_unlink(io);
-            io_append(&failed, io);
+            fd_unlink(io);
+            fd_append(&failed, io);
         }
     }
     while (failed.next != &failed) {
-        rx_io_t *io = io_of_link(failed.next);
-        io_unlink(io);
-        io_append(&loop->changes, io);
+        rx_io_t *io = fd_of_link(failed.next);
+        fd_unlink(io);
+        fd_append(&loop->changes, io);
         if (io->wanted != 0)
             io->cb(io, RX_READ | RX_WRITE);
     }
@@ -229,16 +229,16 @@ void rxi_io_dispatch(rx_loop_t *loop)
             continue;
         }
         rx_io_t *io = p;
-        unsigned rev = io_revents(loop->events[i].events, io->wanted);
+        unsigned rev = fd_revents(loop->events[i].events, io->wanted);
         if (rev != 0)
             io->cb(io, rev);
     }
     if (loop->change_failed)
-        io_report_failures(loop);
+        fd_report_failures(loop);
 }
 
 void rxi_io_forget_all(rx_loop_t *loop)
 {
     while (loop->changes.next != &loop->changes)
-        io_unlink(io_of_link(loop->changes.next));
+        fd_unlink(fd_of_link(loop->changes.next));
 }

@@ -6,10 +6,10 @@
  * As with libzmq's tcp:// listener, the accepted connections belong to the
  * listener: zmq_unbind closes them too.
  */
-#include "conn/ep.h"
+#include "ep/ep.h"
 
 #include "conn/conn.h"
-#include "conn/io.h"
+#include "io/io.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -28,7 +28,7 @@
 typedef struct ls_peer ls_peer_t;
 
 typedef struct listener {
-    io_ep_t base;
+    ep_t base;
     rx_loop_t *loop;
     int fd;
     rx_io_t io;
@@ -77,7 +77,7 @@ static void ls_free(listener_t *ls)
     ls_stop_listening(ls);
     while (ls->peers != NULL)
         ls_peer_remove(ls->peers);
-    io_ep_gone(&ls->base);
+    ep_gone(&ls->base);
     ep_cfg_destroy(&ls->base.cfg);
     free(ls);
 }
@@ -158,7 +158,7 @@ static void ls_on_pause(rx_timer_t *t)
         rx_io_start(ls->loop, &ls->io, RX_READ);
 }
 
-static void ls_close(io_ep_t *ep, int linger)
+static void ls_close(ep_t *ep, int linger)
 {
     listener_t *ls = (listener_t *)ep;
     if (ep->closing)
@@ -183,15 +183,15 @@ static void ls_close(io_ep_t *ep, int linger)
     }
 }
 
-static void ls_set_tls(io_ep_t *ep, SSL_CTX *tls)
+static void ls_set_tls(ep_t *ep, SSL_CTX *tls)
 {
     SSL_CTX_free(ep->cfg->tls);
     ep->cfg->tls = tls;
 }
 
-static const io_ep_ops_t ls_ops = {.close = ls_close, .set_tls = ls_set_tls};
+static const ep_ops_t ls_ops = {.close = ls_close, .set_tls = ls_set_tls};
 
-int listener_start(ep_cfg_t *cfg, int fd, io_ep_t **out)
+int ep_listener_start(ep_cfg_t *cfg, int fd, ep_t **out)
 {
     listener_t *ls = calloc(1, sizeof(*ls));
     if (ls == NULL) {

@@ -1,0 +1,74 @@
+/*
+ * Endpoints: a connecter per tls:// zmq_connect, a listener per tls://
+ * zmq_bind, kept in one list on the I/O thread.
+ *
+ * Two groups of functions:
+ *  - commands, called by the shim on application threads: they queue work
+ *    for the I/O thread (starting it on first use) and return at once,
+ *    except the ones documented as synchronous, which wait for the I/O
+ *    thread to finish them;
+ *  - the interface between the list (ep.c) and the endpoint objects
+ *    (connecter.c, listener.c), I/O thread only.
+ *
+ * Ownership: ep_connect / ep_bind take the configuration (and the listening
+ * fd) whatever they return.
+ */
+#ifndef ZMTLS_EP_H
+#define ZMTLS_EP_H
+
+#include <stdint.h>
+#include <openssl/ssl.h>
+
+#include "epcfg/epcfg.h"
+
+/* ---- commands (application threads) ------------------------------------ */
+
+int ep_connect(ep_cfg_t *cfg);
+int ep_bind(ep_cfg_t *cfg, int listen_fd);
+/* Stops one endpoint (zmq_disconnect / zmq_unbind): its connections close
+ * now, as libzmq's do. */
+void ep_close_endpoint(uint32_t ep_id);
+/* The application closed the socket. Established connections first send
+ * what the application had queued, for up to `linger` ms (-1: no limit),
+ * then close. Synchronous for linger 0 (call before libzmq's close). */
+void ep_socket_closed(uint32_t sock_id, int linger);
+/* New credentials for the socket's endpoints (either may be NULL: keep).
+ * Takes one reference of each. Resets the auth backoff and retries at once
+ * an endpoint waiting on it. */
+void ep_set_tls(uint32_t sock_id, SSL_CTX *client, SSL_CTX *server);
+/* Synchronous: closes every zmtls endpoint and monitor of the context so
+ * libzmq's zmq_ctx_term can finish; stops the I/O thread when nothing is
+ * left anywhere. */
+void ep_ctx_term(void *ctx);
+
+/* ---- endpoint objects (I/O thread only) -------------------------------- */
+
+/* close(): how the endpoint should end */
+#define EP_CLOSE_NOW (-2) /* disconnect/unbind/context end: drop everything */
+/* any linger >= -1: the application closed its socket; flush established
+ * connections for up to linger ms (-1 no limit), then end */
+
+typedef struct ep ep_t;
+
+typedef struct ep_ops {
+    void (*close)(ep_t *ep, int linger);
+    /* New credentials (takes the reference): later handshakes use them. */
+    void (*set_tls)(ep_t *ep, SSL_CTX *tls);
+} ep_ops_t;
+
+struct ep {
+    const ep_ops_t *ops;
+    ep_cfg_t *cfg;
+    ep_t *next;
+    int closing;
+};
+
+/* The endpoint has finished closing and freed its connections; ep.c
+ * unlinks it. The endpoint frees itself right after this call. */
+void ep_gone(ep_t *ep);
+
+/* Constructors: take cfg (and fd) whatever they return. */
+int ep_connecter_start(ep_cfg_t *cfg, ep_t **out);
+int ep_listener_start(ep_cfg_t *cfg, int fd, ep_t **out);
+
+#endif

@@ -104,6 +104,9 @@ int zmtp_frame_header_decode(const uint8_t *buf, size_t len, uint64_t max_size,
  * MORE with COMMAND, or size >= 2^63. */
 size_t zmtp_frame_header_encode(uint8_t out[ZMTP_FRAME_HEADER_MAX], uint8_t flags,
                                 uint64_t size);
+/* The header length zmtp_frame_header_encode writes for `size`: 2 or 9; 0
+ * for size >= 2^63. */
+size_t zmtp_frame_header_size(uint64_t size);
 
 /* ---- commands ---------------------------------------------------------- */
 
@@ -169,6 +172,8 @@ size_t zmtp_ready_size(int socket_type, size_t identity_len);
 int zmtp_error_parse(const uint8_t *data, size_t len, const uint8_t **reason,
                      size_t *reason_len);
 size_t zmtp_error_encode(uint8_t *out, size_t cap, const char *reason);
+/* The frame length zmtp_error_encode writes; 0 when it would refuse. */
+size_t zmtp_error_size(const char *reason);
 
 /* PING: 2-octet big-endian TTL (tenths of a second) then up to 16 octets of
  * context. PONG: the context echoed. Encoders write whole frames and return
@@ -183,11 +188,18 @@ size_t zmtp_ping_encode(uint8_t *out, size_t cap, uint16_t ttl_ds, const uint8_t
                         size_t context_len);
 size_t zmtp_pong_encode(uint8_t *out, size_t cap, const uint8_t *context,
                         size_t context_len);
+/* The frame lengths the encoders write; 0 for a context over 16 bytes. */
+size_t zmtp_ping_size(size_t context_len);
+size_t zmtp_pong_size(size_t context_len);
 
 /* SUBSCRIBE / CANCEL (rfc 37): the data is the topic. Encoders write whole
  * frames. */
 size_t zmtp_subscribe_encode(uint8_t *out, size_t cap, int cancel, const uint8_t *topic,
                              size_t topic_len);
+/* The frame length zmtp_subscribe_encode writes: the long header form from
+ * a body (name-len octet, name, topic) of 256 bytes, i.e. a SUBSCRIBE topic
+ * of 246 bytes. 0 when it cannot be represented. */
+size_t zmtp_subscribe_size(int cancel, size_t topic_len);
 
 /* ---- socket types ------------------------------------------------------ */
 

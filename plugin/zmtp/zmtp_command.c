@@ -251,6 +251,14 @@ int zmtp_error_parse(const uint8_t *data, size_t len, const uint8_t **reason,
     return ZMTP_OK;
 }
 
+size_t zmtp_error_size(const char *reason)
+{
+    size_t reason_len = reason == NULL ? 0 : strlen(reason);
+    if (reason_len > 255)
+        return 0;
+    return command_frame_size(strlen(NAME_ERROR), 1 + reason_len);
+}
+
 size_t zmtp_error_encode(uint8_t *out, size_t cap, const char *reason)
 {
     if (reason == NULL)
@@ -289,6 +297,20 @@ int zmtp_pong_parse(const uint8_t *data, size_t len, const uint8_t **context,
     return ZMTP_OK;
 }
 
+size_t zmtp_ping_size(size_t context_len)
+{
+    if (context_len > PING_CONTEXT_MAX)
+        return 0;
+    return command_frame_size(strlen(NAME_PING), 2 + context_len);
+}
+
+size_t zmtp_pong_size(size_t context_len)
+{
+    if (context_len > PING_CONTEXT_MAX)
+        return 0;
+    return command_frame_size(strlen(NAME_PONG), context_len);
+}
+
 size_t zmtp_ping_encode(uint8_t *out, size_t cap, uint16_t ttl_ds, const uint8_t *context,
                         size_t context_len)
 {
@@ -318,6 +340,11 @@ size_t zmtp_pong_encode(uint8_t *out, size_t cap, const uint8_t *context,
 }
 
 /* ---- SUBSCRIBE / CANCEL ------------------------------------------------- */
+
+size_t zmtp_subscribe_size(int cancel, size_t topic_len)
+{
+    return command_frame_size(strlen(cancel ? NAME_CANCEL : NAME_SUBSCRIBE), topic_len);
+}
 
 size_t zmtp_subscribe_encode(uint8_t *out, size_t cap, int cancel, const uint8_t *topic,
                              size_t topic_len)

@@ -85,3 +85,10 @@ size_t zmtp_frame_header_encode(uint8_t out[ZMTP_FRAME_HEADER_MAX], uint8_t flag
     }
     return 1 + LONG_SIZE_LEN;
 }
+
+size_t zmtp_frame_header_size(uint64_t size)
+{
+    if (size > LONG_MAX_SIZE)
+        return 0;
+    return size <= SHORT_MAX ? 2 : 1 + LONG_SIZE_LEN;
+}

@@ -229,8 +229,10 @@ void ep_set_tls(uint32_t sock_id, SSL_CTX *client, SSL_CTX *server)
             return;
         free(cmd);
     }
+    io_fork_guard_enter();
     SSL_CTX_free(client);
     SSL_CTX_free(server);
+    io_fork_guard_leave();
 }
 
 static void ep_ctx_term_run(void *arg, io_sync_t *sync)

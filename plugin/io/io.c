@@ -77,6 +77,7 @@ static struct {
     uint64_t parked_gen; /* the fork the I/O thread is parked for */
     uint64_t resume_gen; /* the fork that is over */
     rx_work_t park_work;
+    pthread_rwlock_t guard; /* application threads' OpenSSL sections */
 
     /* I/O thread only */
     io_mon_t *monitors;
@@ -287,11 +288,13 @@ static void io_park(rx_work_t *w)
     pthread_mutex_unlock(&io.park_lock);
 }
 
-/* Lock order: io.lock, the I/O thread parked, then the owners' locks in the
- * order they were added. No zmtls code takes io.lock while holding another
- * zmtls lock, and the I/O thread takes the others only inside callbacks. */
+/* Lock order: the OpenSSL guard, io.lock, the I/O thread parked, then the
+ * owners' locks in the order they were added. No zmtls code takes one of
+ * these while holding a later one, and the I/O thread takes the owners'
+ * locks only inside callbacks. */
 static void io_fork_prepare(void)
 {
+    pthread_rwlock_wrlock(&io.guard);
     pthread_mutex_lock(&io.lock);
     if (io.running && !pthread_equal(pthread_self(), io.thread)) {
         pthread_mutex_lock(&io.park_lock);
@@ -315,6 +318,17 @@ static void io_fork_parent(void)
     pthread_cond_broadcast(&io.park_cond);
     pthread_mutex_unlock(&io.park_lock);
     pthread_mutex_unlock(&io.lock);
+    pthread_rwlock_unlock(&io.guard);
+}
+
+/* Writer preference: a fork is not starved by a stream of sections. */
+static void io_guard_init(void)
+{
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&io.guard, &attr);
+    pthread_rwlockattr_destroy(&attr);
 }
 
 /* A child of fork() has no I/O thread: forget the parent's (its objects
@@ -322,8 +336,11 @@ static void io_fork_parent(void)
  * starts a fresh thread when it uses tls:// itself. */
 static void io_fork_child(void)
 {
-    for (int i = io.nfork_locks - 1; i >= 0; i--)
-        pthread_mutex_unlock(io.fork_locks[i]);
+    /* The locks were taken by the forking thread, which is this one but
+     * with another id: initialise them afresh rather than unlock (a
+     * read-write lock would take the unlock for a reader's). */
+    for (int i = 0; i < io.nfork_locks; i++)
+        pthread_mutex_init(io.fork_locks[i], NULL);
     pthread_mutex_init(&io.park_lock, NULL);
     pthread_cond_init(&io.park_cond, NULL);
     io.park_gen = io.parked_gen = io.resume_gen = 0;
@@ -332,12 +349,25 @@ static void io_fork_child(void)
     atomic_store(&io.live, 0);
     io.monitors = NULL;
     io.lingering = NULL;
-    pthread_mutex_unlock(&io.lock);
+    pthread_mutex_init(&io.lock, NULL);
+    io_guard_init();
 }
 
 static void io_register_fork(void)
 {
+    io_guard_init();
     pthread_atfork(io_fork_prepare, io_fork_parent, io_fork_child);
+}
+
+void io_fork_guard_enter(void)
+{
+    io_init();
+    pthread_rwlock_rdlock(&io.guard);
+}
+
+void io_fork_guard_leave(void)
+{
+    pthread_rwlock_unlock(&io.guard);
 }
 
 void io_init(void)

@@ -66,11 +66,19 @@ void io_monitor_stop(uint32_t sock_id);
 /* Registers the process handlers (exit and fork) once; every entry point
  * of the library calls it before taking any lock. */
 void io_init(void);
-/* Adds a lock to those held across fork(): prepare takes them in the order
- * added (after io's own), parent and child release them. Call once per lock,
+/* Adds a lock (a default mutex) to those held across fork(): prepare takes
+ * them in the order added (after io's own), the parent releases them, the
+ * child initialises them afresh. Call once per lock,
  * from a pthread_once of its owner; at most IO_FORK_LOCKS. */
 #define IO_FORK_LOCKS 8
 void io_fork_lock_add(pthread_mutex_t *lock);
+
+/* Application threads wrap what they do inside OpenSSL (building and
+ * freeing credentials) in these: fork() waits for such sections to end, so
+ * a child never inherits an OpenSSL lock held by a thread it does not
+ * have. Sections may run in parallel; they must not nest or call libzmq. */
+void io_fork_guard_enter(void);
+void io_fork_guard_leave(void);
 
 /* ---- services (I/O thread only) --------------------------------------- */
 

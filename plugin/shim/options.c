@@ -1,6 +1,8 @@
 /* zmtls socket options: see options.h. */
 #include "shim/options.h"
 
+#include "io/io.h"
+
 #include "tls/tls.h"
 #include "zmtls.h"
 
@@ -173,5 +175,8 @@ int shim_opts_tls_ctx(const shim_opts_t *o, int is_server, SSL_CTX **out, char *
         c.key_file = opts_env("ZMTLS_KEY");
     if (c.ca_pem == NULL && c.ca_file == NULL)
         c.ca_file = opts_env("ZMTLS_CA");
-    return tls_ctx_new(out, is_server, &c, err, errlen);
+    io_fork_guard_enter();
+    int rc = tls_ctx_new(out, is_server, &c, err, errlen);
+    io_fork_guard_leave();
+    return rc;
 }

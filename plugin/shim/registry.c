@@ -210,8 +210,10 @@ void registry_free(shim_sock_t *s)
         s->eps = e->next;
         free(e);
     }
+    io_fork_guard_enter();
     SSL_CTX_free(s->client_tls);
     SSL_CTX_free(s->server_tls);
+    io_fork_guard_leave();
     shim_opts_free(&s->opts);
     free(s);
 }

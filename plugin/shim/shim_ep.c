@@ -1,0 +1,452 @@
+/*
+ * tls:// endpoints of the interposed zmq_connect, zmq_bind, zmq_disconnect
+ * and zmq_unbind: the options snapshot, the private inproc:// rendezvous,
+ * the listening socket, and the hand-over to the I/O thread (ep/ep.h).
+ *
+ * Threading: as shim.c.
+ */
+#include "endpoint/endpoint.h"
+#include "ep/ep.h"
+#include "io/io.h"
+#include "real/real.h"
+#include "shim/lasterror.h"
+#include "shim/options.h"
+#include "shim/registry.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zmq.h>
+#include "shim/shim_int.h"
+
+static int shim_type_supported(int type)
+{
+    switch (type) {
+    case ZMQ_PAIR:
+    case ZMQ_PUB:
+    case ZMQ_SUB:
+    case ZMQ_REQ:
+    case ZMQ_REP:
+    case ZMQ_DEALER:
+    case ZMQ_ROUTER:
+    case ZMQ_PULL:
+    case ZMQ_PUSH:
+    case ZMQ_XPUB:
+    case ZMQ_XSUB:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static SSL_CTX **shim_tls_slot(shim_sock_t *e, int is_server)
+{
+    return is_server ? &e->server_tls : &e->client_tls;
+}
+
+/* The socket's TLS context for this side, built once per credentials. */
+static int shim_tls(shim_sock_t *e, int is_server, SSL_CTX **out)
+{
+    SSL_CTX **slot = shim_tls_slot(e, is_server);
+    if (*slot == NULL) {
+        char err[512];
+        int rc = shim_opts_tls_ctx(&e->opts, is_server, slot, err, sizeof(err));
+        if (rc < 0)
+            return shim_fail(-rc, "zmtls: %s", err);
+    }
+    if (SSL_CTX_up_ref(*slot) != 1)
+        return shim_fail(ENOMEM, "zmtls: out of memory");
+    *out = *slot;
+    return 0;
+}
+
+static int shim_getint(void *s, int opt, int dflt)
+{
+    int v = dflt;
+    size_t len = sizeof(v);
+    real()->getsockopt(s, opt, &v, &len);
+    return v;
+}
+
+/* The libzmq options a tls:// endpoint honours, read when it is created as
+ * libzmq reads them for its own endpoints. */
+static void shim_snapshot(shim_sock_t *e, ep_cfg_t *cfg)
+{
+    void *s = e->handle;
+    cfg->reconnect_ivl = shim_getint(s, ZMQ_RECONNECT_IVL, 100);
+    cfg->reconnect_ivl_max = shim_getint(s, ZMQ_RECONNECT_IVL_MAX, 0);
+    cfg->handshake_ivl = shim_getint(s, ZMQ_HANDSHAKE_IVL, 30000);
+    cfg->connect_timeout = shim_getint(s, ZMQ_CONNECT_TIMEOUT, 0);
+    cfg->linger = shim_getint(s, ZMQ_LINGER, -1);
+    cfg->backlog = shim_getint(s, ZMQ_BACKLOG, 100);
+    cfg->ipv6 = shim_getint(s, ZMQ_IPV6, 0);
+    cfg->immediate = shim_getint(s, ZMQ_IMMEDIATE, 0);
+    cfg->conflate = shim_getint(s, ZMQ_CONFLATE, 0);
+    cfg->heartbeat_ivl = shim_getint(s, ZMQ_HEARTBEAT_IVL, 0);
+    cfg->heartbeat_ttl = shim_getint(s, ZMQ_HEARTBEAT_TTL, 0);
+    cfg->heartbeat_timeout = shim_getint(s, ZMQ_HEARTBEAT_TIMEOUT, -1);
+    int64_t maxmsg = -1;
+    size_t len = sizeof(maxmsg);
+    real()->getsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, &len);
+    cfg->maxmsgsize = maxmsg;
+    registry_ctx_thread_get(e->ctx, &cfg->thread);
+    cfg->sndbuf = shim_getint(s, ZMQ_SNDBUF, -1);
+    cfg->rcvbuf = shim_getint(s, ZMQ_RCVBUF, -1);
+    len = sizeof(cfg->routing_id);
+    if (real()->getsockopt(s, ZMQ_ROUTING_ID, cfg->routing_id, &len) == 0)
+        cfg->routing_id_len = len;
+    cfg->auth_ivl = e->opts.auth_ivl;
+    cfg->auth_ivl_max = e->opts.auth_ivl_max;
+    cfg->auth_stop = e->opts.auth_stop;
+    cfg->resume = e->opts.resume;
+}
+
+/* Common start of a tls:// connect or bind: checks, credentials and the
+ * configuration the I/O thread will own. */
+static ep_cfg_t *shim_ep_begin(void *s, const char *addr, int is_bind, shim_sock_t **ep)
+{
+    shim_clear_error();
+    shim_sock_t *e = registry_get(s);
+    if (e == NULL) {
+        shim_fail(ENOTSOCK, "zmtls: not a socket zmtls knows");
+        return NULL;
+    }
+    ep_cfg_t *cfg = calloc(1, sizeof(*cfg));
+    if (cfg == NULL) {
+        shim_fail(ENOMEM, "zmtls: out of memory");
+        return NULL;
+    }
+    if (endpoint_parse(addr, is_bind, &cfg->ep) < 0) {
+        free(cfg);
+        shim_fail(EINVAL, "zmtls: malformed endpoint \"%s\"", addr);
+        return NULL;
+    }
+    if (!shim_type_supported(e->type)) {
+        free(cfg);
+        shim_fail(ENOCOMPATPROTO, "zmtls: tls:// does not support this socket type");
+        return NULL;
+    }
+    /* TLS authenticates both ends; a ZMTP security mechanism on top would
+     * be ignored, and silently dropping CURVE or PLAIN is worse than
+     * refusing. */
+    if (shim_getint(s, ZMQ_MECHANISM, ZMQ_NULL) != ZMQ_NULL) {
+        free(cfg);
+        shim_fail(EINVAL,
+                  "zmtls: tls:// authenticates with certificates; it cannot carry "
+                  "ZMQ_PLAIN or ZMQ_CURVE (unset them on this socket)");
+        return NULL;
+    }
+    /* Likewise a ZAP domain: a server that expects ZAP to vet its clients
+     * must not silently admit everyone the CA admits. */
+    char zap[256] = "";
+    size_t zap_len = sizeof(zap);
+    if (is_bind && real()->getsockopt(s, ZMQ_ZAP_DOMAIN, zap, &zap_len) == 0 && zap[0]) {
+        free(cfg);
+        shim_fail(EINVAL, "zmtls: tls:// does not consult ZAP; authorise clients by "
+                          "certificate (unset ZMQ_ZAP_DOMAIN on this socket)");
+        return NULL;
+    }
+    if (shim_tls(e, is_bind, &cfg->tls) < 0) {
+        free(cfg);
+        return NULL;
+    }
+    cfg->sock_id = e->id;
+    cfg->ep_id = registry_next_id();
+    cfg->ctx = e->ctx;
+    cfg->app_type = e->type;
+    cfg->is_bind = is_bind;
+    snprintf(cfg->uri, sizeof(cfg->uri), "%s", addr);
+    snprintf(cfg->inproc, sizeof(cfg->inproc), SHIM_PRIVATE_PREFIX "%u-%u",
+             (unsigned)getpid(), (unsigned)cfg->ep_id);
+    shim_snapshot(e, cfg);
+    *ep = e;
+    return cfg;
+}
+
+/* Leaves the private inproc endpoint the application socket joined. */
+static void shim_inproc_end(void *s, const char *inproc, int app_bound)
+{
+    if (app_bound)
+        real()->unbind(s, inproc);
+    else
+        real()->disconnect(s, inproc);
+}
+
+static int shim_ep_commit(shim_sock_t *e, const ep_cfg_t *cfg, const char *addr,
+                          int app_bound)
+{
+    shim_ep_t *x = calloc(1, sizeof(*x));
+    if (x == NULL)
+        return -1;
+    x->ep_id = cfg->ep_id;
+    x->is_bind = cfg->is_bind;
+    x->app_bound = app_bound;
+    snprintf(x->uri, sizeof(x->uri), "%s", addr);
+    snprintf(x->resolved, sizeof(x->resolved), "%s", cfg->uri);
+    snprintf(x->inproc, sizeof(x->inproc), "%s", cfg->inproc);
+    x->next = e->eps;
+    e->eps = x;
+    e->last_is_tls = 1;
+    snprintf(e->last_endpoint, sizeof(e->last_endpoint), "%s", cfg->uri);
+    return 0;
+}
+
+static int shim_tls_connect(void *s, const char *addr)
+{
+    shim_sock_t *e;
+    ep_cfg_t *cfg = shim_ep_begin(s, addr, 0, &e);
+    if (cfg == NULL)
+        return -1;
+    const char *name = e->opts.server_name ? e->opts.server_name : cfg->ep.host;
+    snprintf(cfg->verify_name, sizeof(cfg->verify_name), "%s", name);
+    /* Without ZMQ_IMMEDIATE the application's pipe exists from now on, as
+     * with tcp://, and holds what it sends until a peer has authenticated.
+     * With it, the application binds and each authenticated connection
+     * brings its own pipe, so nothing queues while no peer is up. */
+    int app_bound = cfg->immediate;
+    if (cfg->conflate && !app_bound) {
+        /* libzmq drops the newest message of a conflating pipe whose inproc
+         * connect was pending (it discards the routing id it wrote first,
+         * which conflation already overwrote), so bind the bridge now. */
+        bridge_cfg_t bc = ep_cfg_bridge(cfg, 1, NULL, 0);
+        int brc = bridge_new(&cfg->bridge, &bc);
+        if (brc < 0) {
+            ep_cfg_destroy(&cfg);
+            return shim_fail(-brc, "zmtls: cannot set up the connection: %s",
+                             zmq_strerror(-brc));
+        }
+    }
+    int rc = app_bound ? real()->bind(s, cfg->inproc) : real()->connect(s, cfg->inproc);
+    if (rc != 0) {
+        int err = errno;
+        ep_cfg_destroy(&cfg);
+        return shim_fail(err, "zmtls: cannot set up the connection: %s",
+                         zmq_strerror(err));
+    }
+    char inproc[EPCFG_INPROC_MAX];
+    snprintf(inproc, sizeof(inproc), "%s", cfg->inproc);
+    if (shim_ep_commit(e, cfg, addr, app_bound) < 0) {
+        shim_inproc_end(s, inproc, app_bound);
+        ep_cfg_destroy(&cfg);
+        return shim_fail(ENOMEM, "zmtls: out of memory");
+    }
+    rc = ep_connect(cfg);
+    if (rc < 0) {
+        shim_inproc_end(s, inproc, app_bound);
+        return shim_fail(-rc, "zmtls: cannot start the I/O thread");
+    }
+    return 0;
+}
+
+/* Opens the listening socket here, on the caller's thread, so that bind
+ * errors (EADDRINUSE, ...) and the ephemeral port are known when zmq_bind
+ * returns, as with tcp://. Writes the resolved endpoint to cfg->uri. */
+/* Bind addresses follow libzmq's tcp:// rules: "*", an IP literal, or the
+ * name of a network interface ("lo", "eth0") -- not a DNS name, which
+ * libzmq refuses with ENODEV. */
+static int shim_bind_addr(const ep_cfg_t *cfg, struct sockaddr_storage *ss,
+                          socklen_t *len)
+{
+    const endpoint_t *ep = &cfg->ep;
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    uint16_t port = htons((uint16_t)ep->port);
+    if (strcmp(ep->host, "*") == 0) {
+        if (cfg->ipv6) {
+            a6->sin6_family = AF_INET6;
+            a6->sin6_addr = in6addr_any;
+            a6->sin6_port = port;
+            *len = sizeof(*a6);
+        } else {
+            a4->sin_family = AF_INET;
+            a4->sin_addr.s_addr = htonl(INADDR_ANY);
+            a4->sin_port = port;
+            *len = sizeof(*a4);
+        }
+        return 0;
+    }
+    if (inet_pton(AF_INET, ep->host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = port;
+        *len = sizeof(*a4);
+        return 0;
+    }
+    /* libzmq binds an IPv6 address only on a socket with ZMQ_IPV6 set. */
+    if (cfg->ipv6 && inet_pton(AF_INET6, ep->host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = port;
+        *len = sizeof(*a6);
+        return 0;
+    }
+    struct ifaddrs *ifs = NULL;
+    int found = 0;
+    if (getifaddrs(&ifs) == 0) {
+        for (struct ifaddrs *i = ifs; i != NULL && !found; i = i->ifa_next) {
+            if (i->ifa_addr == NULL || strcmp(i->ifa_name, ep->host) != 0)
+                continue;
+            int fam = i->ifa_addr->sa_family;
+            if (fam == AF_INET || (fam == AF_INET6 && cfg->ipv6)) {
+                *len = fam == AF_INET ? sizeof(*a4) : sizeof(*a6);
+                memcpy(ss, i->ifa_addr, *len);
+                if (fam == AF_INET)
+                    a4->sin_port = port;
+                else
+                    a6->sin6_port = port;
+                found = 1;
+            }
+        }
+        freeifaddrs(ifs);
+    }
+    if (!found)
+        return shim_fail(ENODEV,
+                         "zmtls: cannot bind \"%s\": not an IP address or a "
+                         "network interface",
+                         ep->host);
+    return 0;
+}
+
+/* Opens the listening socket here, on the caller's thread, so that bind
+ * errors (EADDRINUSE, ...) and the ephemeral port are known when zmq_bind
+ * returns, as with tcp://. Writes the resolved endpoint to cfg->uri. */
+static int shim_listen(ep_cfg_t *cfg)
+{
+    struct sockaddr_storage addr;
+    socklen_t addr_len = 0;
+    if (shim_bind_addr(cfg, &addr, &addr_len) < 0)
+        return -1;
+    int any = strcmp(cfg->ep.host, "*") == 0;
+    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int err = errno;
+    if (fd >= 0) {
+        int one = 1, zero = 0;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (addr.ss_family == AF_INET6)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, any ? &zero : &one, sizeof(int));
+        ep_cfg_tune_socket(cfg, fd);
+        if (bind(fd, (struct sockaddr *)&addr, addr_len) != 0 ||
+            listen(fd, cfg->backlog > 0 ? cfg->backlog : 100) != 0) {
+            err = errno;
+            close(fd);
+            fd = -1;
+        }
+    }
+    if (fd < 0)
+        return shim_fail(err, "zmtls: cannot listen on %s: %s", cfg->uri, strerror(err));
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char where[INET6_ADDRSTRLEN + 16]; /* "[host]:port" */
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+        endpoint_format_sockaddr((struct sockaddr *)&ss, where, sizeof(where)) > 0)
+        snprintf(cfg->uri, sizeof(cfg->uri), "tls://%s", where);
+    return fd;
+}
+
+static int shim_tls_bind(void *s, const char *addr)
+{
+    shim_sock_t *e;
+    ep_cfg_t *cfg = shim_ep_begin(s, addr, 1, &e);
+    if (cfg == NULL)
+        return -1;
+    int fd = shim_listen(cfg);
+    if (fd < 0) {
+        int err = errno;
+        ep_cfg_destroy(&cfg);
+        errno = err;
+        return -1;
+    }
+    if (real()->bind(s, cfg->inproc) != 0) {
+        int err = errno;
+        close(fd);
+        ep_cfg_destroy(&cfg);
+        return shim_fail(err, "zmtls: cannot set up the listener: %s", zmq_strerror(err));
+    }
+    char inproc[EPCFG_INPROC_MAX];
+    snprintf(inproc, sizeof(inproc), "%s", cfg->inproc);
+    if (shim_ep_commit(e, cfg, addr, 1) < 0) {
+        real()->unbind(s, inproc);
+        close(fd);
+        ep_cfg_destroy(&cfg);
+        return shim_fail(ENOMEM, "zmtls: out of memory");
+    }
+    int rc = ep_bind(cfg, fd);
+    if (rc < 0) {
+        real()->unbind(s, inproc);
+        return shim_fail(-rc, "zmtls: cannot start the I/O thread");
+    }
+    return 0;
+}
+
+SHIM_EXPORT int zmq_connect(void *s, const char *addr)
+{
+    REAL_OR_FAIL(r, -1);
+    if (addr != NULL && endpoint_is_tls(addr))
+        return shim_tls_connect(s, addr);
+    int rc = r->connect(s, addr);
+    if (rc == 0) {
+        shim_sock_t *e = registry_get(s);
+        if (e != NULL)
+            e->last_is_tls = 0;
+    }
+    return rc;
+}
+
+SHIM_EXPORT int zmq_bind(void *s, const char *addr)
+{
+    REAL_OR_FAIL(r, -1);
+    if (addr != NULL && endpoint_is_tls(addr))
+        return shim_tls_bind(s, addr);
+    int rc = r->bind(s, addr);
+    if (rc == 0) {
+        shim_sock_t *e = registry_get(s);
+        if (e != NULL)
+            e->last_is_tls = 0;
+    }
+    return rc;
+}
+
+/* zmq_disconnect / zmq_unbind of a tls:// endpoint, matched as written or
+ * as resolved (libzmq needs the resolved form after a wildcard bind). */
+static int shim_tls_end(void *s, const char *addr, int is_bind)
+{
+    shim_sock_t *e = registry_get(s);
+    if (e == NULL)
+        return shim_fail(ENOTSOCK, "zmtls: not a socket zmtls knows");
+    for (shim_ep_t **pp = &e->eps; *pp != NULL; pp = &(*pp)->next) {
+        shim_ep_t *x = *pp;
+        if (x->is_bind != is_bind)
+            continue;
+        if (strcmp(x->uri, addr) != 0 && strcmp(x->resolved, addr) != 0)
+            continue;
+        *pp = x->next;
+        shim_inproc_end(s, x->inproc, x->app_bound);
+        ep_close_endpoint(x->ep_id);
+        free(x);
+        return 0;
+    }
+    errno = ENOENT;
+    return -1;
+}
+
+SHIM_EXPORT int zmq_disconnect(void *s, const char *addr)
+{
+    REAL_OR_FAIL(r, -1);
+    if (addr != NULL && endpoint_is_tls(addr))
+        return shim_tls_end(s, addr, 0);
+    return r->disconnect(s, addr);
+}
+
+SHIM_EXPORT int zmq_unbind(void *s, const char *addr)
+{
+    REAL_OR_FAIL(r, -1);
+    if (addr != NULL && endpoint_is_tls(addr))
+        return shim_tls_end(s, addr, 1);
+    return r->unbind(s, addr);
+}

@@ -31,7 +31,9 @@
 /* Decrypted input buffer. Frames that do not fit are read straight into
  * their zmq_msg_t, so this bounds only small-frame batching. */
 #define CONN_IN_CAP (32 * 1024)
-/* The largest command frame we accept (READY metadata, PING, ...). */
+/* The largest command frame handled from the input buffer; larger ones
+ * (after the handshake: a SUBSCRIBE for a long topic) are read in place,
+ * bounded like data frames by ZMQ_MAXMSGSIZE. */
 #define CONN_COMMAND_MAX (CONN_IN_CAP - ZMTP_FRAME_HEADER_MAX)
 /* Stop pulling messages from the bridge while this much waits for TLS. */
 #define CONN_OUT_HIGH (256 * 1024)
@@ -91,6 +93,7 @@ typedef struct conn_session {
     zmq_msg_t big;
     int big_active;
     int big_more;
+    int big_command; /* a command frame, handled once complete */
     size_t big_fill;
     /* the message being assembled; delivered once complete so that a
      * connection lost mid-message never leaves half a message in the

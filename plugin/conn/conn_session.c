@@ -154,6 +154,16 @@ static int conn_parts_push(conn_t *c, zmq_msg_t *m, int more)
     return 0;
 }
 
+static int conn_on_command(conn_t *c, const uint8_t *body, size_t len);
+
+/* A command read in place: handled, then its buffer freed. */
+static int conn_on_big_command(conn_t *c, zmq_msg_t *m)
+{
+    int rc = conn_on_command(c, zmq_msg_data(m), zmq_msg_size(m));
+    zmq_msg_close(m);
+    return rc < 0 ? -1 : 0;
+}
+
 int conn_big_fill(conn_t *c, size_t n)
 {
     conn_session_t *s = &c->ses;
@@ -161,6 +171,8 @@ int conn_big_fill(conn_t *c, size_t n)
     if (s->big_fill < zmq_msg_size(&s->big))
         return 0;
     s->big_active = 0;
+    if (s->big_command)
+        return conn_on_big_command(c, &s->big);
     return conn_parts_push(c, &s->big, s->big_more);
 }
 
@@ -348,9 +360,8 @@ static int conn_on_frame(conn_t *c, int *budget)
         return 2;
     if (rc < 0)
         return conn_end_zmtp(c, rc);
-    if (h.flags & ZMTP_FLAG_COMMAND) {
-        if (h.size > CONN_COMMAND_MAX)
-            return conn_end_zmtp(c, ZMTP_E_COMMAND);
+    int command = (h.flags & ZMTP_FLAG_COMMAND) != 0;
+    if (command && h.size <= CONN_COMMAND_MAX) {
         if (h.header_len + h.size > avail)
             return 2;
         /* The body stays valid: nothing writes to the input buffer until
@@ -359,6 +370,10 @@ static int conn_on_frame(conn_t *c, int *budget)
         (*budget)--;
         return conn_on_command(c, p + h.header_len, (size_t)h.size) < 0 ? -1 : 0;
     }
+    /* Larger commands (a SUBSCRIBE for a long topic) are read in place
+     * like data frames, once the handshake is done. */
+    if (command && c->phase != CONN_PH_TRAFFIC)
+        return conn_end_zmtp(c, ZMTP_E_COMMAND);
     if (c->phase != CONN_PH_TRAFFIC)
         return conn_end(c, CONN_END_PROTOCOL, ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND);
     /* ZMQ_MAXMSGSIZE is enforced here, before anything is allocated. */
@@ -382,9 +397,12 @@ static int conn_on_frame(conn_t *c, int *budget)
         c->ses.big = m;
         c->ses.big_active = 1;
         c->ses.big_more = more;
+        c->ses.big_command = command;
         c->ses.big_fill = have;
         return 2;
     }
+    if (command) /* only when a larger one arrives whole in the buffer */
+        return conn_on_big_command(c, &m);
     return conn_parts_push(c, &m, more);
 }
 

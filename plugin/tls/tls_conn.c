@@ -27,6 +27,7 @@
 
 #include "policy/alert.h"
 #include "tls/tls.h"
+#include "tls/tls_conn_int.h"
 
 /* How often tls_conn_read retries an SSL_read that wanted more input while
  * the socket still had some; see tls_conn_read. */
@@ -38,151 +39,6 @@
 /* The largest TLS record payload: tls_conn_write hands OpenSSL one record
  * at a time so that it knows whether more follow. */
 #define TLS_RECORD_MAX 16384
-
-enum {
-    TLS_ST_HANDSHAKE,
-    TLS_ST_OPEN,
-    TLS_ST_FAILED,
-};
-
-struct tls_conn {
-    SSL *ssl;
-    int fd;
-    int is_server;
-    int state;
-    int failure; /* TLS_E_* once state == TLS_ST_FAILED */
-    int shutdown_done;
-
-    /* Raw observations, filled in while OpenSSL runs. */
-    int seen_alert; /* first fatal alert in either direction, or -1 */
-    int seen_alert_received;
-    int bio_errno; /* hard errno of the current operation, 0 if none */
-    int bio_eof;   /* the peer closed the TCP stream (sticky) */
-    int bio_dry;   /* recv found nothing in the current operation */
-    int bio_more;  /* more records follow the one being written */
-    int bio_short; /* the last recv found the socket empty after it */
-
-    /* The verdict, fixed by tls_fail. */
-    int alert;
-    int alert_received;
-    int io_errno;
-    char reason[200];
-};
-
-/* ---- socket BIO ---------------------------------------------------------
- * OpenSSL's own socket BIO writes with write(2), which raises SIGPIPE when
- * the peer has gone; a library must not kill its host process that way (and
- * OpenSSL itself writes alerts to dead peers). This minimal BIO uses
- * send(MSG_NOSIGNAL) and also records the errno and EOF of the operation
- * where it happened, before anything else can overwrite errno. */
-
-static CRYPTO_ONCE tls_bio_once = CRYPTO_ONCE_STATIC_INIT;
-static BIO_METHOD *tls_bio_method;
-
-static int tls_bio_write(BIO *b, const char *data, int len)
-{
-    tls_conn_t *c = BIO_get_data(b);
-    ssize_t r;
-
-    BIO_clear_retry_flags(b);
-    /* MSG_MORE while a write has records left: TCP sends full segments
-     * instead of one per record (a 64 KiB message is four records). */
-    do {
-        r = send(c->fd, data, (size_t)len, MSG_NOSIGNAL | (c->bio_more ? MSG_MORE : 0));
-    } while (r < 0 && errno == EINTR);
-    if (r >= 0) {
-        return (int)r;
-    }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        BIO_set_retry_write(b);
-    } else {
-        c->bio_errno = errno;
-    }
-    return -1;
-}
-
-static int tls_bio_read(BIO *b, char *buf, int len)
-{
-    tls_conn_t *c = BIO_get_data(b);
-    ssize_t r;
-
-    BIO_clear_retry_flags(b);
-    if (buf == NULL || len <= 0) {
-        return 0;
-    }
-    do {
-        r = recv(c->fd, buf, (size_t)len, 0);
-    } while (r < 0 && errno == EINTR);
-    if (r > 0) {
-        c->bio_short = r < len;
-        return (int)r;
-    }
-    if (r == 0) {
-        c->bio_eof = 1;
-        return 0;
-    }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        c->bio_dry = 1;
-        c->bio_short = 1;
-        BIO_set_retry_read(b);
-    } else {
-        c->bio_errno = errno;
-    }
-    return -1;
-}
-
-static int tls_bio_puts(BIO *b, const char *s)
-{
-    return tls_bio_write(b, s, (int)strlen(s));
-}
-
-static long tls_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
-{
-    tls_conn_t *c = BIO_get_data(b);
-
-    (void)num;
-    switch (cmd) {
-    case BIO_CTRL_FLUSH:
-        return 1; /* nothing is buffered here */
-    case BIO_CTRL_EOF:
-        /* OpenSSL 3 asks this to tell an unexpected EOF from an error. */
-        return c != NULL && c->bio_eof;
-    case BIO_C_GET_FD:
-        /* Keeps SSL_get_fd() working for debugging. */
-        if (c == NULL) {
-            return -1;
-        }
-        if (ptr != NULL) {
-            *(int *)ptr = c->fd;
-        }
-        return c->fd;
-    default:
-        return 0;
-    }
-}
-
-static void tls_bio_init(void)
-{
-    int type = BIO_get_new_index();
-    BIO_METHOD *m;
-
-    if (type == -1) {
-        return;
-    }
-    m = BIO_meth_new(type | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR, "zmtls socket");
-    if (m == NULL) {
-        return;
-    }
-    if (BIO_meth_set_write(m, tls_bio_write) != 1 ||
-        BIO_meth_set_read(m, tls_bio_read) != 1 ||
-        BIO_meth_set_puts(m, tls_bio_puts) != 1 ||
-        BIO_meth_set_ctrl(m, tls_bio_ctrl) != 1) {
-        BIO_meth_free(m);
-        return;
-    }
-    /* Lives for the whole process, like OpenSSL's built-in methods. */
-    tls_bio_method = m;
-}
 
 /* ---- observations --------------------------------------------------------- */
 
@@ -347,47 +203,6 @@ static void tls_note_open(tls_conn_t *c)
     }
 }
 
-/* ---- peer name ------------------------------------------------------------ */
-
-/* IP literals are checked against IP SANs and get no SNI (RFC 6066 forbids
- * it); anything else is a DNS name, checked against DNS SANs and sent as
- * SNI. Accepts "[v6]" and drops a "%zone" suffix, as URLs and link-local
- * addresses carry them but certificates never do. */
-static int tls_set_peer_name(SSL *ssl, const char *name)
-{
-    char lit[INET6_ADDRSTRLEN + 1];
-    unsigned char bin[sizeof(struct in6_addr)];
-    size_t n = strlen(name);
-    const char *s = name;
-    const char *zone;
-
-    if (n >= 2 && name[0] == '[' && name[n - 1] == ']') {
-        s = name + 1;
-        n -= 2;
-    }
-    zone = memchr(s, '%', n);
-    if (zone != NULL) {
-        n = (size_t)(zone - s);
-    }
-    if (n < sizeof lit) {
-        memcpy(lit, s, n);
-        lit[n] = '\0';
-        if (inet_pton(AF_INET, lit, bin) == 1 || inet_pton(AF_INET6, lit, bin) == 1) {
-            return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), lit) == 1 ? 0
-                                                                                : -EINVAL;
-        }
-    }
-    if (s != name || zone != NULL) {
-        return -EINVAL; /* brackets or a zone around something not an IP */
-    }
-    /* Partial wildcards ("w*.example") are a legacy oddity; refuse them. */
-    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    if (SSL_set1_host(ssl, name) != 1 || SSL_set_tlsext_host_name(ssl, name) != 1) {
-        return -EINVAL;
-    }
-    return 0;
-}
-
 /* ---- public API ----------------------------------------------------------- */
 
 int tls_conn_new(tls_conn_t **out, SSL_CTX *ctx, int fd, int is_server,
@@ -403,8 +218,8 @@ int tls_conn_new(tls_conn_t **out, SSL_CTX *ctx, int fd, int is_server,
     if (ctx == NULL || fd < 0) {
         return -EINVAL;
     }
-    if (CRYPTO_THREAD_run_once(&tls_bio_once, tls_bio_init) != 1 ||
-        tls_bio_method == NULL) {
+    BIO_METHOD *method = tls_bio_method();
+    if (method == NULL) {
         ERR_clear_error();
         return -ENOMEM;
     }
@@ -421,7 +236,7 @@ int tls_conn_new(tls_conn_t **out, SSL_CTX *ctx, int fd, int is_server,
 
     ERR_clear_error();
     c->ssl = SSL_new(ctx);
-    bio = c->ssl != NULL ? BIO_new(tls_bio_method) : NULL;
+    bio = c->ssl != NULL ? BIO_new(method) : NULL;
     if (bio == NULL) {
         SSL_free(c->ssl);
         free(c);
@@ -710,83 +525,4 @@ int tls_conn_resumed(const tls_conn_t *c)
 {
     return c != NULL && c->state != TLS_ST_HANDSHAKE && SSL_session_reused(c->ssl) ? 1
                                                                                    : 0;
-}
-
-/* ---- peer certificate ----------------------------------------------------- */
-
-static void tls_name_oneline(X509_NAME *name, char *buf, size_t cap)
-{
-    buf[0] = '\0';
-    BIO *b = BIO_new(BIO_s_mem());
-    if (b == NULL)
-        return;
-    if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0) {
-        int n = BIO_read(b, buf, (int)cap - 1);
-        buf[n > 0 ? n : 0] = '\0';
-    }
-    BIO_free(b);
-}
-
-static void tls_append(char *buf, size_t cap, const char *prefix, const char *val,
-                       size_t len)
-{
-    size_t used = strlen(buf);
-    if (used + 1 >= cap)
-        return;
-    int n = snprintf(buf + used, cap - used, "%s%s%.*s", used ? "," : "", prefix,
-                     (int)len, val);
-    if (n < 0)
-        buf[used] = '\0';
-}
-
-static void tls_san(X509 *cert, char *buf, size_t cap)
-{
-    buf[0] = '\0';
-    GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-    if (names == NULL)
-        return;
-    for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
-        const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
-        if (g->type == GEN_DNS || g->type == GEN_URI || g->type == GEN_EMAIL) {
-            const ASN1_IA5STRING *s = g->d.ia5;
-            const char *prefix = g->type == GEN_DNS   ? "DNS:"
-                                 : g->type == GEN_URI ? "URI:"
-                                                      : "email:";
-            tls_append(buf, cap, prefix, (const char *)ASN1_STRING_get0_data(s),
-                       (size_t)ASN1_STRING_length(s));
-        } else if (g->type == GEN_IPADD) {
-            char ip[INET6_ADDRSTRLEN] = "";
-            int len = ASN1_STRING_length(g->d.ip);
-            const unsigned char *p = ASN1_STRING_get0_data(g->d.ip);
-            if (len == 4)
-                inet_ntop(AF_INET, p, ip, sizeof(ip));
-            else if (len == 16)
-                inet_ntop(AF_INET6, p, ip, sizeof(ip));
-            tls_append(buf, cap, "IP:", ip, strlen(ip));
-        }
-    }
-    GENERAL_NAMES_free(names);
-}
-
-int tls_conn_peer_info(const tls_conn_t *c, tls_peer_info_t *out)
-{
-    memset(out, 0, sizeof(*out));
-    X509 *cert = SSL_get0_peer_certificate(c->ssl);
-    if (cert == NULL)
-        return -ENOENT;
-    tls_name_oneline(X509_get_subject_name(cert), out->subject, sizeof(out->subject));
-    tls_name_oneline(X509_get_issuer_name(cert), out->issuer, sizeof(out->issuer));
-    tls_san(cert, out->san, sizeof(out->san));
-    out->resumed = SSL_session_reused(c->ssl) ? 1 : 0;
-    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
-    if (bn != NULL) {
-        char *hex = BN_bn2hex(bn);
-        if (hex != NULL) {
-            snprintf(out->serial, sizeof(out->serial), "%s", hex);
-            OPENSSL_free(hex);
-        }
-        BN_free(bn);
-    }
-    ERR_clear_error();
-    return 0;
 }

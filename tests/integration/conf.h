@@ -15,6 +15,10 @@
  *     return conf_main(argc, argv, "conf_x", cases, CONF_N(cases));
  * Arguments (for debugging one run): [case-substring [tcp|tls]].
  *
+ * A run that has nothing to check on its transport (the reference itself
+ * is known not to work there) calls conf_skip(tr, why): the matrix shows
+ * "skip" and the run does not count as failed.
+ *
  * Metrics: a run may record integers (conf_metric) that the parent keeps;
  * the tls:// run, forked after the tcp:// one, can read the tcp:// value of
  * its own scenario (conf_metric_ref) to compare quantities that are not
@@ -282,6 +286,19 @@ static inline void conf_metrics_parse(char *buf, conf_metric_rec_t *out, size_t 
 /* ------------------------------------------------------------------ */
 /* Runner                                                               */
 
+/* A child's exit status for "skipped" (automake's convention). */
+#define CONF_SKIP_STATUS 77
+
+/* Ends the running child as skipped, saying why. Only from a case
+ * function, before it has opened anything. */
+static inline void conf_skip(const char *tr, const char *why)
+{
+    printf("--- [%s] skipped: %s\n", tr, why);
+    fflush(stdout);
+    fflush(stderr);
+    exit(CONF_SKIP_STATUS);
+}
+
 typedef struct conf_result {
     int status; /* 0 pass, else the child's exit code or 128 + signal */
     int ran;
@@ -338,6 +355,8 @@ static inline const char *conf_status_text(int status, char *buf, size_t cap)
 {
     if (status == 0)
         snprintf(buf, cap, "pass");
+    else if (status == CONF_SKIP_STATUS)
+        snprintf(buf, cap, "skip");
     else if (status == 1)
         snprintf(buf, cap, "FAIL");
     else if (status == 3)
@@ -374,7 +393,7 @@ static inline int conf_main(int argc, char **argv, const char *suite,
             int st = conf_run_one(&cases[i], trs[t], got, &ngot);
             res[i][t].ran = 1;
             res[i][t].status = st;
-            if (st != 0)
+            if (st != 0 && st != CONF_SKIP_STATUS)
                 failed++;
             /* tcp:// is the reference the tls:// run may compare with. */
             if (t == 0 && st == 0) {

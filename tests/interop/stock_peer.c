@@ -25,6 +25,12 @@
  *   pub     sends probes until a line "go" arrives on stdin, then script
  *           messages 0..N-1, each under the topic iw_pub_topic gives it
  *           ("A." or "B."), then the end marker
+ *   pubsizes  publishes what stdin asks, a line at a time, in order
+ *           (support/subsize_wire.h): "topic L" makes the topic the one of
+ *           L bytes and prints "topic L", "deliver K" and "cancel K"
+ *           publish round K of that phase, "end" finishes. With
+ *           ZMQ_XPUB_NODROP: a message that cannot be queued before the
+ *           deadline fails the peer instead of being dropped.
  *
  * stdout, one line each, flushed at once (the test reads it through a pipe
  * while we run):
@@ -34,6 +40,7 @@
  *   sent I n=.. lens=.. crc=..
  *   reply I ok | reply I bad n=.. lens=.. crc=..
  *   ready
+ *   topic L                                 (pubsizes)
  *   done ok | done timeout | done error
  * Exit status: 0 ok, 2 the deadline (timeout=, default 10 s) passed first,
  * 1 anything else. The process always ends by itself: every wait is a
@@ -55,6 +62,7 @@
 #include <zmq.h>
 
 #include "interop_wire.h"
+#include "subsize_wire.h"
 
 /* Up to a routing id, REQ's delimiter and a full script message. */
 #define SP_PARTS_MAX (IW_PARTS_MAX + 2)
@@ -357,16 +365,121 @@ static int sp_pub(void *sock, unsigned n)
     return rc;
 }
 
+/* The next line of stdin (without its newline) before the deadline. */
+static int sp_stdin_line(char *out, size_t cap)
+{
+    static char buf[256];
+    static size_t used;
+    for (;;) {
+        char *nl = memchr(buf, '\n', used);
+        if (nl != NULL) {
+            size_t n = (size_t)(nl - buf);
+            if (n >= cap)
+                return SP_ERROR;
+            memcpy(out, buf, n);
+            out[n] = '\0';
+            used -= n + 1;
+            memmove(buf, nl + 1, used);
+            return SP_OK;
+        }
+        if (used == sizeof buf)
+            return SP_ERROR;
+        zmq_pollitem_t in = {NULL, 0, ZMQ_POLLIN, 0};
+        int rc = zmq_poll(&in, 1, sp_left());
+        if (rc < 0 && errno != EINTR)
+            return SP_ERROR;
+        if (rc > 0) {
+            ssize_t n = read(0, buf + used, sizeof buf - used);
+            if (n <= 0) {
+                fprintf(stderr, "stock_peer: stdin closed before \"end\"\n");
+                return SP_ERROR;
+            }
+            used += (size_t)n;
+        } else if (sp_left() == 0) {
+            return SP_TIMEOUT;
+        }
+    }
+}
+
+/* Publishes prefix "#" round, blocking until it is queued (NODROP) or the
+ * deadline. */
+static int sp_publish_round_part(void *sock, unsigned char *buf, const void *prefix,
+                                 size_t plen, unsigned round)
+{
+    size_t n = ss_frame(buf, prefix, plen, round);
+    int ms = (int)sp_left();
+    zmq_setsockopt(sock, ZMQ_SNDTIMEO, &ms, sizeof ms);
+    if (zmq_send(sock, buf, n, 0) == (int)n)
+        return SP_OK;
+    fprintf(stderr, "stock_peer: publish %zu bytes: %s\n", n, zmq_strerror(errno));
+    return errno == EAGAIN ? SP_TIMEOUT : SP_ERROR;
+}
+
+static int sp_pubsizes(void *sock)
+{
+    int on = 1;
+    if (zmq_setsockopt(sock, ZMQ_XPUB_NODROP, &on, sizeof on) != 0)
+        return SP_ERROR;
+    unsigned char *topic = NULL, *near = NULL, *buf = NULL;
+    size_t len = 0;
+    int rc = SP_OK;
+    while (rc == SP_OK) {
+        char line[64];
+        unsigned long v;
+        rc = sp_stdin_line(line, sizeof line);
+        if (rc != SP_OK)
+            break;
+        if (strcmp(line, "end") == 0)
+            break;
+        if (sscanf(line, "topic %lu", &v) == 1) {
+            free(topic);
+            free(near);
+            free(buf);
+            len = (size_t)v;
+            topic = malloc(len + 1);
+            near = malloc(len + 1);
+            buf = malloc(len + SS_SUFFIX_MAX);
+            if (topic == NULL || near == NULL || buf == NULL) {
+                rc = SP_ERROR;
+                break;
+            }
+            ss_topic(topic, len);
+            ss_near(near, topic, len);
+            printf("topic %zu\n", len);
+        } else if (buf != NULL && sscanf(line, "deliver %lu", &v) == 1) {
+            unsigned k = (unsigned)v;
+            if (len > 0)
+                rc = sp_publish_round_part(sock, buf, near, len, k);
+            if (rc == SP_OK)
+                rc = sp_publish_round_part(sock, buf, topic, len, k);
+            if (rc == SP_OK)
+                rc = sp_publish_round_part(sock, buf, SS_PROBE, 2, k);
+        } else if (buf != NULL && sscanf(line, "cancel %lu", &v) == 1) {
+            unsigned k = (unsigned)v;
+            rc = sp_publish_round_part(sock, buf, topic, len, k);
+            if (rc == SP_OK)
+                rc = sp_publish_round_part(sock, buf, SS_MARK, 2, k);
+        } else {
+            fprintf(stderr, "stock_peer: pubsizes: bad line \"%s\"\n", line);
+            rc = SP_ERROR;
+        }
+    }
+    free(topic);
+    free(near);
+    free(buf);
+    return rc;
+}
+
 static const struct {
     const char *name;
     int type;
 } sp_roles[] = {{"rep", ZMQ_REP},   {"router", ZMQ_ROUTER}, {"pull", ZMQ_PULL},
                 {"sub", ZMQ_SUB},   {"req", ZMQ_REQ},       {"dealer", ZMQ_DEALER},
-                {"push", ZMQ_PUSH}, {"pub", ZMQ_PUB}};
+                {"push", ZMQ_PUSH}, {"pub", ZMQ_PUB},       {"pubsizes", ZMQ_PUB}};
 
 static void sp_usage(void)
 {
-    fprintf(stderr, "usage: stock_peer rep|router|pull|sub|req|dealer|push|pub "
+    fprintf(stderr, "usage: stock_peer rep|router|pull|sub|req|dealer|push|pub|pubsizes "
                     "ENDPOINT [N] [timeout=MS] [topic=T] [id=ROUTING_ID] [linger=MS]\n");
     exit(SP_ERROR);
 }
@@ -461,7 +574,7 @@ int main(int argc, char **argv)
             rc = sp_send_script(sock, n, 0);
             break;
         default:
-            rc = sp_pub(sock, n);
+            rc = strcmp(argv[1], "pubsizes") == 0 ? sp_pubsizes(sock) : sp_pub(sock, n);
             break;
         }
     }

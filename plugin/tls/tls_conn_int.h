@@ -1,0 +1,52 @@
+/*
+ * Inside a TLS connection: the record its three files share (tls_conn.c,
+ * the connection; tls_bio.c, the socket BIO that records what the kernel
+ * said; tls_peer.c, the peer's name and certificate). Not for use outside
+ * tls/.
+ */
+#ifndef ZMTLS_TLS_CONN_INT_H
+#define ZMTLS_TLS_CONN_INT_H
+
+#include <openssl/ssl.h>
+
+#include "tls/tls.h"
+
+enum {
+    TLS_ST_HANDSHAKE,
+    TLS_ST_OPEN,
+    TLS_ST_FAILED,
+};
+
+struct tls_conn {
+    SSL *ssl;
+    int fd;
+    int is_server;
+    int state;
+    int failure; /* TLS_E_* once state == TLS_ST_FAILED */
+    int shutdown_done;
+
+    /* Raw observations, filled in while OpenSSL runs. */
+    int seen_alert; /* first fatal alert in either direction, or -1 */
+    int seen_alert_received;
+    int bio_errno; /* hard errno of the current operation, 0 if none */
+    int bio_eof;   /* the peer closed the TCP stream (sticky) */
+    int bio_dry;   /* recv found nothing in the current operation */
+    int bio_more;  /* more records follow the one being written */
+    int bio_short; /* the last recv found the socket empty after it */
+
+    /* The verdict, fixed by tls_fail. */
+    int alert;
+    int alert_received;
+    int io_errno;
+    char reason[200];
+};
+
+/* The socket BIO's method, made once per process; NULL when OpenSSL could
+ * not make it. */
+BIO_METHOD *tls_bio_method(void);
+
+/* Asks for the server certificate to match `name` (a DNS name or an IP
+ * address, "[v6]" and "%zone" accepted); 0 or -EINVAL. */
+int tls_set_peer_name(SSL *ssl, const char *name);
+
+#endif

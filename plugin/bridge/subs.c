@@ -5,25 +5,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct subs_entry {
+typedef struct bridge_subs_entry {
     uint8_t *topic;
     size_t len;
-} subs_entry_t;
+} bridge_subs_entry_t;
 
 struct subs {
-    subs_entry_t *v;
+    bridge_subs_entry_t *v;
     size_t n, cap;
 };
 
-int subs_new(subs_t **out)
+int bridge_subs_new(bridge_subs_t **out)
 {
     *out = calloc(1, sizeof(**out));
     return *out == NULL ? -ENOMEM : 0;
 }
 
-void subs_destroy(subs_t **sp)
+void bridge_subs_destroy(bridge_subs_t **sp)
 {
-    subs_t *s = *sp;
+    bridge_subs_t *s = *sp;
     if (s == NULL)
         return;
     *sp = NULL;
@@ -33,12 +33,13 @@ void subs_destroy(subs_t **sp)
     free(s);
 }
 
-int subs_is_subscription(const uint8_t *msg, size_t len)
+int bridge_subs_is_subscription(const uint8_t *msg, size_t len)
 {
     return len >= 1 && (msg[0] == 0 || msg[0] == 1);
 }
 
-static subs_entry_t *subs_find(subs_t *s, const uint8_t *topic, size_t len)
+static bridge_subs_entry_t *bridge_subs_find(bridge_subs_t *s, const uint8_t *topic,
+                                             size_t len)
 {
     for (size_t i = 0; i < s->n; i++)
         if (s->v[i].len == len && (len == 0 || memcmp(s->v[i].topic, topic, len) == 0))
@@ -46,13 +47,13 @@ static subs_entry_t *subs_find(subs_t *s, const uint8_t *topic, size_t len)
     return NULL;
 }
 
-int subs_apply(subs_t *s, const uint8_t *msg, size_t len)
+int bridge_subs_apply(bridge_subs_t *s, const uint8_t *msg, size_t len)
 {
-    if (!subs_is_subscription(msg, len))
+    if (!bridge_subs_is_subscription(msg, len))
         return 0;
     const uint8_t *topic = msg + 1;
     size_t tlen = len - 1;
-    subs_entry_t *e = subs_find(s, topic, tlen);
+    bridge_subs_entry_t *e = bridge_subs_find(s, topic, tlen);
     if (msg[0] == 0) {
         if (e != NULL) {
             free(e->topic);
@@ -64,7 +65,7 @@ int subs_apply(subs_t *s, const uint8_t *msg, size_t len)
         return 0;
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 8;
-        subs_entry_t *v = realloc(s->v, cap * sizeof(*v));
+        bridge_subs_entry_t *v = realloc(s->v, cap * sizeof(*v));
         if (v == NULL)
             return -ENOMEM;
         s->v = v;
@@ -75,16 +76,16 @@ int subs_apply(subs_t *s, const uint8_t *msg, size_t len)
         return -ENOMEM;
     if (tlen > 0)
         memcpy(copy, topic, tlen);
-    s->v[s->n++] = (subs_entry_t){.topic = copy, .len = tlen};
+    s->v[s->n++] = (bridge_subs_entry_t){.topic = copy, .len = tlen};
     return 0;
 }
 
-size_t subs_count(const subs_t *s)
+size_t bridge_subs_count(const bridge_subs_t *s)
 {
     return s->n;
 }
 
-const uint8_t *subs_topic(const subs_t *s, size_t i, size_t *len)
+const uint8_t *bridge_subs_topic(const bridge_subs_t *s, size_t i, size_t *len)
 {
     *len = s->v[i].len;
     return s->v[i].topic;

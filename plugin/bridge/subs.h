@@ -16,19 +16,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct subs subs_t;
+typedef struct subs bridge_subs_t;
 
-int subs_new(subs_t **out);
-void subs_destroy(subs_t **s);
+int bridge_subs_new(bridge_subs_t **out);
+void bridge_subs_destroy(bridge_subs_t **s);
 
 /* 1 when a message (one complete single-part message) is a subscription:
  * first byte 1 (subscribe) or 0 (cancel), then the topic. */
-int subs_is_subscription(const uint8_t *msg, size_t len);
+int bridge_subs_is_subscription(const uint8_t *msg, size_t len);
 /* Records one subscription message. 0 or -ENOMEM. */
-int subs_apply(subs_t *s, const uint8_t *msg, size_t len);
+int bridge_subs_apply(bridge_subs_t *s, const uint8_t *msg, size_t len);
 
-/* Topics currently held, for replay: index 0..subs_count()-1. */
-size_t subs_count(const subs_t *s);
-const uint8_t *subs_topic(const subs_t *s, size_t i, size_t *len);
+/* Topics currently held, for replay: index 0..bridge_subs_count()-1. */
+size_t bridge_subs_count(const bridge_subs_t *s);
+const uint8_t *bridge_subs_topic(const bridge_subs_t *s, size_t i, size_t *len);
 
 #endif

@@ -337,7 +337,7 @@ void conn_destroy(conn_t **cp)
     free(c);
 }
 
-void conn_attach(conn_t *c, bridge_t *b, int own, subs_t *subs)
+void conn_attach(conn_t *c, bridge_t *b, int own, bridge_subs_t *subs)
 {
     conn_pump_t *pu = &c->pump;
     pu->bridge = b;
@@ -345,9 +345,9 @@ void conn_attach(conn_t *c, bridge_t *b, int own, subs_t *subs)
     pu->subs = pu->sub_side ? subs : NULL;
     /* A pipe that outlived the last connection will not repeat what it
      * subscribed to: tell the new publisher ourselves. */
-    for (size_t i = 0; pu->subs != NULL && i < subs_count(pu->subs); i++) {
+    for (size_t i = 0; pu->subs != NULL && i < bridge_subs_count(pu->subs); i++) {
         size_t len;
-        const uint8_t *topic = subs_topic(pu->subs, i, &len);
+        const uint8_t *topic = bridge_subs_topic(pu->subs, i, &len);
         if (conn_queue_subscription(c, 0, topic, len) < 0)
             break;
     }

@@ -69,7 +69,7 @@ void conn_destroy(conn_t **c);
  * the bridge with itself. subs (SUB/XSUB applications on the connect side,
  * else NULL): the subscriptions to tell the new peer first, kept up to date
  * with what the application subscribes from now on; borrowed. */
-void conn_attach(conn_t *c, bridge_t *b, int own, subs_t *subs);
+void conn_attach(conn_t *c, bridge_t *b, int own, bridge_subs_t *subs);
 /* Detaches the bridge without destroying it. Returns 1 when a multipart
  * message from the bridge was cut mid-way (the caller must discard its
  * remaining parts before the next conn reads it). */

@@ -123,12 +123,12 @@ typedef struct conn_hb {
 typedef struct conn_pump {
     bridge_t *bridge;
     int owned;
-    int mid;      /* the last part read from the bridge had MORE */
-    int empty;    /* the last bridge read found nothing */
-    int armed;    /* ...and nothing was sent to it since: libzmq has
-                     processed its commands, ZMQ_FD is re-armed */
-    int sub_side; /* SUB/XSUB application: the bridge yields subscriptions */
-    subs_t *subs; /* connect side: what to replay after a reconnect */
+    int mid;             /* the last part read from the bridge had MORE */
+    int empty;           /* the last bridge read found nothing */
+    int armed;           /* ...and nothing was sent to it since: libzmq has
+                            processed its commands, ZMQ_FD is re-armed */
+    int sub_side;        /* SUB/XSUB application: the bridge yields subscriptions */
+    bridge_subs_t *subs; /* connect side: what to replay after a reconnect */
 } conn_pump_t;
 
 /* Driving and ending (conn.c). */

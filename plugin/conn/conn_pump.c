@@ -92,8 +92,9 @@ int conn_pull_bridge(conn_t *c, int *budget)
         (*budget)--;
         size_t size = zmq_msg_size(&m);
         const uint8_t *data = zmq_msg_data(&m);
-        if (pu->sub_side && !pu->mid && !more && subs_is_subscription(data, size)) {
-            rc = pu->subs != NULL ? subs_apply(pu->subs, data, size) : 0;
+        if (pu->sub_side && !pu->mid && !more &&
+            bridge_subs_is_subscription(data, size)) {
+            rc = pu->subs != NULL ? bridge_subs_apply(pu->subs, data, size) : 0;
             if (rc == 0)
                 rc = conn_queue_subscription(c, data[0] == 0, data + 1, size - 1);
             else

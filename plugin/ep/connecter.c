@@ -50,13 +50,13 @@ typedef struct connecter {
     rx_io_t io;
     rx_timer_t timer;  /* retry, or TCP connect timeout */
     int timer_is_auth; /* the pending retry waits on the auth schedule */
-    backoff_transient_t transient;
-    backoff_auth_t auth;
+    policy_backoff_transient_t transient;
+    policy_backoff_auth_t auth;
     conn_t *conn;
-    bridge_t *bridge; /* the persistent bridge (IMMEDIATE 0) */
-    int bridge_cut;   /* a message from the bridge was cut: drop its rest */
-    subs_t *subs;     /* SUB/XSUB: replayed to each new publisher */
-    uint8_t rid[255]; /* the persistent bridge's routing id */
+    bridge_t *bridge;    /* the persistent bridge (IMMEDIATE 0) */
+    int bridge_cut;      /* a message from the bridge was cut: drop its rest */
+    bridge_subs_t *subs; /* SUB/XSUB: replayed to each new publisher */
+    uint8_t rid[255];    /* the persistent bridge's routing id */
     size_t rid_len;
     int attached;             /* cn->conn is past its handshake, on a bridge */
     int lingering;            /* socket closed with messages that never left */
@@ -92,7 +92,7 @@ static void cn_free(connecter_t *cn)
         bridge_new(&cn->bridge, &bc);
     }
     bridge_destroy(&cn->bridge);
-    subs_destroy(&cn->subs);
+    bridge_subs_destroy(&cn->subs);
     ep_gone(&cn->base);
     ep_cfg_destroy(&cn->base.cfg);
     free(cn);
@@ -111,12 +111,12 @@ typedef enum cn_retry {
 static int cn_next_interval(connecter_t *cn, cn_retry_t kind)
 {
     if (kind == CN_RETRY_TRANSIENT)
-        return backoff_transient_next(&cn->transient, io_random());
+        return policy_backoff_transient_next(&cn->transient, io_random());
     if (kind == CN_RETRY_AUTH)
-        return backoff_auth_next(&cn->auth, io_random());
+        return policy_backoff_auth_next(&cn->auth, io_random());
     int stop = cn->auth.stop;
     cn->auth.stop = 0;
-    int ivl = backoff_auth_next(&cn->auth, io_random());
+    int ivl = policy_backoff_auth_next(&cn->auth, io_random());
     cn->auth.stop = stop;
     return ivl;
 }
@@ -163,8 +163,8 @@ static int cn_established(conn_t *c, void *arg)
         idlen = sizeof(gen);
     }
     bridge_cfg_t bc = ep_cfg_bridge(cfg, !cfg->immediate, id, idlen);
-    backoff_transient_reset(&cn->transient);
-    backoff_auth_reset(&cn->auth);
+    policy_backoff_transient_reset(&cn->transient);
+    policy_backoff_auth_reset(&cn->auth);
     if (cfg->immediate) {
         bridge_t *b = NULL;
         int rc = bridge_new(&b, &bc);
@@ -363,7 +363,7 @@ static void cn_set_tls(ep_t *ep, SSL_CTX *tls)
     connecter_t *cn = (connecter_t *)ep;
     SSL_CTX_free(ep->cfg->tls);
     ep->cfg->tls = tls;
-    backoff_auth_reset(&cn->auth);
+    policy_backoff_auth_reset(&cn->auth);
     /* A fixed certificate is worth trying now, not after the long wait. */
     if ((cn->state == CN_IDLE && cn->timer_is_auth) ||
         (cn->state == CN_STOPPED && !ep->closing && cn->base.cfg->reconnect_ivl >= 0)) {
@@ -390,10 +390,11 @@ int ep_connecter_start(ep_cfg_t *cfg, ep_t **out)
     rx_io_init(&cn->io, -1, 0, cn_on_io, cn);
     rx_timer_init(&cn->timer, cn_on_timer, cn);
     rx_timer_init(&cn->linger_timer, cn_on_linger_timeout, cn);
-    backoff_transient_init(&cn->transient, cfg->reconnect_ivl, cfg->reconnect_ivl_max);
-    backoff_auth_init(&cn->auth, cfg->auth_ivl, cfg->auth_ivl_max, cfg->auth_stop);
+    policy_backoff_transient_init(&cn->transient, cfg->reconnect_ivl,
+                                  cfg->reconnect_ivl_max);
+    policy_backoff_auth_init(&cn->auth, cfg->auth_ivl, cfg->auth_ivl_max, cfg->auth_stop);
     if (bridge_carries_subscriptions(cfg->app_type) && !cfg->immediate &&
-        subs_new(&cn->subs) < 0) {
+        bridge_subs_new(&cn->subs) < 0) {
         free(cn);
         ep_cfg_destroy(&cfg);
         return -ENOMEM;

@@ -3,7 +3,7 @@
  */
 #include "policy/alert.h"
 
-const char *alert_name(int alert)
+const char *policy_alert_name(int alert)
 {
     /* A switch rather than an indexed table: the numbering is sparse and
      * any int may come in from a peer's record. */
@@ -67,7 +67,7 @@ const char *alert_name(int alert)
     }
 }
 
-int alert_is_auth(int alert)
+int policy_alert_is_auth(int alert)
 {
     /* Only alerts that say "your credentials were refused" count: these are
      * the ones where retrying soon with the same certificate cannot help,

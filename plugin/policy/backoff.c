@@ -6,14 +6,14 @@
 
 #include <limits.h>
 
-void backoff_transient_init(backoff_transient_t *b, int ivl, int ivl_max)
+void policy_backoff_transient_init(policy_backoff_transient_t *b, int ivl, int ivl_max)
 {
     b->ivl = ivl;
     b->ivl_max = ivl_max;
     b->current = ivl;
 }
 
-int backoff_transient_next(backoff_transient_t *b, uint32_t r)
+int policy_backoff_transient_next(policy_backoff_transient_t *b, uint32_t r)
 {
     if (b->ivl < 0)
         return -1;
@@ -32,12 +32,12 @@ int backoff_transient_next(backoff_transient_t *b, uint32_t r)
     return used;
 }
 
-void backoff_transient_reset(backoff_transient_t *b)
+void policy_backoff_transient_reset(policy_backoff_transient_t *b)
 {
     b->current = b->ivl;
 }
 
-void backoff_auth_init(backoff_auth_t *b, int floor, int cap, int stop)
+void policy_backoff_auth_init(policy_backoff_auth_t *b, int floor, int cap, int stop)
 {
     if (floor < 1)
         floor = 1;
@@ -51,13 +51,13 @@ void backoff_auth_init(backoff_auth_t *b, int floor, int cap, int stop)
 }
 
 /* Step values outside [1, INT_MAX] cannot come from a schedule built by
- * backoff_auth_init, but the bound helpers are public. */
+ * policy_backoff_auth_init, but the bound helpers are public. */
 static int bo_sane_step(int step)
 {
     return step < 1 ? 1 : step;
 }
 
-int backoff_auth_min(int step)
+int policy_backoff_auth_min(int step)
 {
     /* ceil(0.8 * step): rounding up keeps every interval within the stated
      * factor range, and it is >= 1 for any step >= 1. */
@@ -65,7 +65,7 @@ int backoff_auth_min(int step)
     return (int)((s * 4 + 4) / 5);
 }
 
-int backoff_auth_max(int step)
+int policy_backoff_auth_max(int step)
 {
     /* floor(1.2 * step), clamped because 1.2 * INT_MAX does not fit. */
     uint64_t s = (uint64_t)bo_sane_step(step);
@@ -73,7 +73,7 @@ int backoff_auth_max(int step)
     return hi > INT_MAX ? INT_MAX : (int)hi;
 }
 
-int backoff_auth_next(backoff_auth_t *b, uint32_t r)
+int policy_backoff_auth_next(policy_backoff_auth_t *b, uint32_t r)
 {
     if (b->failures < UINT_MAX)
         b->failures++;
@@ -83,15 +83,15 @@ int backoff_auth_next(backoff_auth_t *b, uint32_t r)
     /* lo + span * r / UINT32_MAX maps r = 0 to the lower bound and
      * r = UINT32_MAX to the upper one. span < 2^30 and r < 2^32, so the
      * product fits in 64 bits. */
-    uint64_t lo = (uint64_t)backoff_auth_min(b->step);
-    uint64_t span = (uint64_t)backoff_auth_max(b->step) - lo;
+    uint64_t lo = (uint64_t)policy_backoff_auth_min(b->step);
+    uint64_t span = (uint64_t)policy_backoff_auth_max(b->step) - lo;
     int used = (int)(lo + span * r / UINT32_MAX);
 
     b->step = b->step > b->cap / 2 ? b->cap : b->step * 2;
     return used;
 }
 
-void backoff_auth_reset(backoff_auth_t *b)
+void policy_backoff_auth_reset(policy_backoff_auth_t *b)
 {
     b->step = b->floor;
     b->failures = 0;

@@ -21,36 +21,36 @@
 
 #include <stdint.h>
 
-typedef struct backoff_transient {
+typedef struct policy_backoff_transient {
     int ivl;     /* ZMQ_RECONNECT_IVL, ms; < 0 disables */
     int ivl_max; /* ZMQ_RECONNECT_IVL_MAX, ms; 0 = no doubling */
     int current;
-} backoff_transient_t;
+} policy_backoff_transient_t;
 
-typedef struct backoff_auth {
+typedef struct policy_backoff_auth {
     int floor;         /* ms, >= 1 */
     int cap;           /* ms, >= floor */
     int stop;          /* 1: no retry after an auth failure */
     int step;          /* current step, ms */
     unsigned failures; /* consecutive auth failures */
-} backoff_auth_t;
+} policy_backoff_auth_t;
 
-void backoff_transient_init(backoff_transient_t *b, int ivl, int ivl_max);
+void policy_backoff_transient_init(policy_backoff_transient_t *b, int ivl, int ivl_max);
 /* Interval in ms to wait before the next attempt, or -1 when reconnection is
  * disabled. Advances the schedule. `r` is a uniform random 32-bit value. */
-int backoff_transient_next(backoff_transient_t *b, uint32_t r);
-void backoff_transient_reset(backoff_transient_t *b);
+int policy_backoff_transient_next(policy_backoff_transient_t *b, uint32_t r);
+void policy_backoff_transient_reset(policy_backoff_transient_t *b);
 
 /* Clamps floor to >= 1 and cap to >= floor. */
-void backoff_auth_init(backoff_auth_t *b, int floor, int cap, int stop);
+void policy_backoff_auth_init(policy_backoff_auth_t *b, int floor, int cap, int stop);
 /* Interval in ms for the retry after an auth failure, or -1 when `stop` is
  * set. Advances the schedule and counts the failure. */
-int backoff_auth_next(backoff_auth_t *b, uint32_t r);
-void backoff_auth_reset(backoff_auth_t *b);
+int policy_backoff_auth_next(policy_backoff_auth_t *b, uint32_t r);
+void policy_backoff_auth_reset(policy_backoff_auth_t *b);
 
-/* Lowest and highest interval backoff_auth_next can return for a given
+/* Lowest and highest interval policy_backoff_auth_next can return for a given
  * step (the jitter bounds), for callers and tests. */
-int backoff_auth_min(int step);
-int backoff_auth_max(int step);
+int policy_backoff_auth_min(int step);
+int policy_backoff_auth_max(int step);
 
 #endif

@@ -52,12 +52,12 @@ API_EXPORT const char *zmtls_event_name(int event)
 
 API_EXPORT const char *zmtls_alert_name(int alert)
 {
-    return alert_name(alert);
+    return policy_alert_name(alert);
 }
 
 API_EXPORT int zmtls_alert_is_auth(int alert)
 {
-    return alert_is_auth(alert);
+    return policy_alert_is_auth(alert);
 }
 
 API_EXPORT const char *zmtls_last_error(void)
@@ -78,7 +78,7 @@ API_EXPORT int zmtls_peer_property(void *socket, const void *routing_id,
                                    size_t routing_id_len, const char *property, char *buf,
                                    size_t len)
 {
-    shim_sock_t *e = registry_get(socket);
+    shim_sock_t *e = shim_registry_get(socket);
     if (e == NULL) {
         errno = ENOTSOCK;
         return -1;
@@ -94,7 +94,7 @@ API_EXPORT int zmtls_peer_property(void *socket, const void *routing_id,
 API_EXPORT int zmtls_endpoint_peer_property(void *socket, const char *endpoint,
                                             const char *property, char *buf, size_t len)
 {
-    shim_sock_t *e = registry_get(socket);
+    shim_sock_t *e = shim_registry_get(socket);
     if (e == NULL) {
         errno = ENOTSOCK;
         return -1;

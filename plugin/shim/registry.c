@@ -56,7 +56,7 @@ static reg_ctx_t *reg_ctx_find(void *ctx)
     return NULL;
 }
 
-void registry_ctx_add(void *ctx)
+void shim_registry_ctx_add(void *ctx)
 {
     reg_ctx_t *c = calloc(1, sizeof(*c));
     if (c == NULL)
@@ -70,7 +70,7 @@ void registry_ctx_add(void *ctx)
     pthread_mutex_unlock(&reg_mutex);
 }
 
-void registry_ctx_remove(void *ctx)
+void shim_registry_ctx_remove(void *ctx)
 {
     reg_lock();
     for (reg_ctx_t **pp = &reg_ctxs; *pp != NULL; pp = &(*pp)->next) {
@@ -84,7 +84,7 @@ void registry_ctx_remove(void *ctx)
     pthread_mutex_unlock(&reg_mutex);
 }
 
-int registry_ctx_set_max(void *ctx, int max)
+int shim_registry_ctx_set_max(void *ctx, int max)
 {
     if (max < 1)
         return -EINVAL;
@@ -96,7 +96,7 @@ int registry_ctx_set_max(void *ctx, int max)
     return 0;
 }
 
-int registry_ctx_get_max(void *ctx)
+int shim_registry_ctx_get_max(void *ctx)
 {
     reg_lock();
     reg_ctx_t *c = reg_ctx_find(ctx);
@@ -105,7 +105,7 @@ int registry_ctx_get_max(void *ctx)
     return max;
 }
 
-void registry_ctx_thread_set(void *ctx, int option, int value)
+void shim_registry_ctx_thread_set(void *ctx, int option, int value)
 {
     reg_lock();
     reg_ctx_t *c = reg_ctx_find(ctx);
@@ -114,7 +114,7 @@ void registry_ctx_thread_set(void *ctx, int option, int value)
     pthread_mutex_unlock(&reg_mutex);
 }
 
-void registry_ctx_thread_get(void *ctx, io_thread_opts_t *out)
+void shim_registry_ctx_thread_get(void *ctx, io_thread_opts_t *out)
 {
     reg_lock();
     reg_ctx_t *c = reg_ctx_find(ctx);
@@ -125,7 +125,7 @@ void registry_ctx_thread_get(void *ctx, io_thread_opts_t *out)
     pthread_mutex_unlock(&reg_mutex);
 }
 
-int registry_ctx_socket_open(void *ctx)
+int shim_registry_ctx_socket_open(void *ctx)
 {
     int rc = 0;
     reg_lock();
@@ -144,7 +144,7 @@ int registry_ctx_socket_open(void *ctx)
     return rc;
 }
 
-void registry_ctx_socket_closed(void *ctx)
+void shim_registry_ctx_socket_closed(void *ctx)
 {
     reg_lock();
     reg_ctx_t *c = reg_ctx_find(ctx);
@@ -153,12 +153,12 @@ void registry_ctx_socket_closed(void *ctx)
     pthread_mutex_unlock(&reg_mutex);
 }
 
-uint32_t registry_next_id(void)
+uint32_t shim_registry_next_id(void)
 {
     return atomic_fetch_add(&reg_ids, 1);
 }
 
-shim_sock_t *registry_add(void *handle, void *ctx, int type)
+shim_sock_t *shim_registry_add(void *handle, void *ctx, int type)
 {
     shim_sock_t *s = calloc(1, sizeof(*s));
     if (s == NULL)
@@ -166,7 +166,7 @@ shim_sock_t *registry_add(void *handle, void *ctx, int type)
     s->handle = handle;
     s->ctx = ctx;
     s->type = type;
-    s->id = registry_next_id();
+    s->id = shim_registry_next_id();
     shim_opts_init(&s->opts);
     size_t b = reg_hash(handle);
     reg_lock();
@@ -176,7 +176,7 @@ shim_sock_t *registry_add(void *handle, void *ctx, int type)
     return s;
 }
 
-shim_sock_t *registry_get(void *handle)
+shim_sock_t *shim_registry_get(void *handle)
 {
     size_t b = reg_hash(handle);
     reg_lock();
@@ -187,7 +187,7 @@ shim_sock_t *registry_get(void *handle)
     return s;
 }
 
-shim_sock_t *registry_take(void *handle)
+shim_sock_t *shim_registry_take(void *handle)
 {
     size_t b = reg_hash(handle);
     reg_lock();
@@ -201,7 +201,7 @@ shim_sock_t *registry_take(void *handle)
     return s;
 }
 
-void registry_free(shim_sock_t *s)
+void shim_registry_free(shim_sock_t *s)
 {
     if (s == NULL)
         return;

@@ -45,11 +45,11 @@ typedef struct shim_sock {
 
 /* Adds an entry; NULL without memory (the socket then works without tls://
  * and zmtls options fail with ENOMEM). */
-shim_sock_t *registry_add(void *handle, void *ctx, int type);
-shim_sock_t *registry_get(void *handle);
-/* Removes and returns the entry (the caller frees it with registry_free). */
-shim_sock_t *registry_take(void *handle);
-void registry_free(shim_sock_t *s);
+shim_sock_t *shim_registry_add(void *handle, void *ctx, int type);
+shim_sock_t *shim_registry_get(void *handle);
+/* Removes and returns the entry (the caller frees it with shim_registry_free). */
+shim_sock_t *shim_registry_take(void *handle);
+void shim_registry_free(shim_sock_t *s);
 
 /* Contexts: the application's ZMQ_MAX_SOCKETS, enforced on its own sockets.
  * zmtls's bridges live in the same context but must not count against the
@@ -60,19 +60,19 @@ void registry_free(shim_sock_t *s);
 #define REGISTRY_DEFAULT_MAX_SOCKETS 1023
 /* The context's ZMQ_THREAD_* options as accepted by libzmq, for zmtls's
  * I/O thread (io/thread_opts.h). Unknown contexts: the defaults. */
-void registry_ctx_thread_set(void *ctx, int option, int value);
-void registry_ctx_thread_get(void *ctx, io_thread_opts_t *out);
-void registry_ctx_add(void *ctx);
-void registry_ctx_remove(void *ctx);
+void shim_registry_ctx_thread_set(void *ctx, int option, int value);
+void shim_registry_ctx_thread_get(void *ctx, io_thread_opts_t *out);
+void shim_registry_ctx_add(void *ctx);
+void shim_registry_ctx_remove(void *ctx);
 /* Records the application's limit; 0, or -EINVAL for a value < 1. */
-int registry_ctx_set_max(void *ctx, int max);
+int shim_registry_ctx_set_max(void *ctx, int max);
 /* The application's limit; REGISTRY_DEFAULT_MAX_SOCKETS for unknown ctxs. */
-int registry_ctx_get_max(void *ctx);
+int shim_registry_ctx_get_max(void *ctx);
 /* Counts a new application socket: 0, or -EMFILE at the limit. */
-int registry_ctx_socket_open(void *ctx);
-void registry_ctx_socket_closed(void *ctx);
+int shim_registry_ctx_socket_open(void *ctx);
+void shim_registry_ctx_socket_closed(void *ctx);
 
 /* A process-unique id for endpoints and sockets. */
-uint32_t registry_next_id(void);
+uint32_t shim_registry_next_id(void);
 
 #endif

@@ -39,7 +39,7 @@
 static void *shim_ctx_prepare(void *ctx)
 {
     if (ctx != NULL) {
-        registry_ctx_add(ctx);
+        shim_registry_ctx_add(ctx);
         real()->ctx_set(ctx, ZMQ_MAX_SOCKETS,
                         REGISTRY_DEFAULT_MAX_SOCKETS + SHIM_BRIDGE_RESERVE);
     }
@@ -53,12 +53,12 @@ SHIM_EXPORT int zmq_ctx_set(void *ctx, int option, int value)
         /* libzmq validates; zmtls's I/O thread follows what it accepted. */
         int rc = r->ctx_set(ctx, option, value);
         if (rc == 0)
-            registry_ctx_thread_set(ctx, option, value);
+            shim_registry_ctx_thread_set(ctx, option, value);
         return rc;
     }
     if (option != ZMQ_MAX_SOCKETS)
         return r->ctx_set(ctx, option, value);
-    int rc = registry_ctx_set_max(ctx, value);
+    int rc = shim_registry_ctx_set_max(ctx, value);
     if (rc < 0) {
         errno = -rc;
         return -1;
@@ -72,7 +72,7 @@ SHIM_EXPORT int zmq_ctx_get(void *ctx, int option)
 {
     REAL_OR_FAIL(r, -1);
     if (option == ZMQ_MAX_SOCKETS && r->ctx_get(ctx, option) >= 0)
-        return registry_ctx_get_max(ctx);
+        return shim_registry_ctx_get_max(ctx);
     return r->ctx_get(ctx, option);
 }
 
@@ -94,7 +94,7 @@ SHIM_EXPORT int zmq_ctx_term(void *ctx)
 {
     REAL_OR_FAIL(r, -1);
     ep_ctx_term(ctx);
-    registry_ctx_remove(ctx);
+    shim_registry_ctx_remove(ctx);
     return r->ctx_term(ctx);
 }
 
@@ -102,7 +102,7 @@ SHIM_EXPORT int zmq_term(void *ctx)
 {
     REAL_OR_FAIL(r, -1);
     ep_ctx_term(ctx);
-    registry_ctx_remove(ctx);
+    shim_registry_ctx_remove(ctx);
     return r->term(ctx);
 }
 
@@ -110,7 +110,7 @@ SHIM_EXPORT int zmq_ctx_destroy(void *ctx)
 {
     REAL_OR_FAIL(r, -1);
     ep_ctx_term(ctx);
-    registry_ctx_remove(ctx);
+    shim_registry_ctx_remove(ctx);
     return r->ctx_destroy(ctx);
 }
 
@@ -126,7 +126,7 @@ SHIM_EXPORT int zmq_ctx_shutdown(void *ctx)
 SHIM_EXPORT void *zmq_socket(void *ctx, int type)
 {
     REAL_OR_FAIL(r, NULL);
-    int rc = registry_ctx_socket_open(ctx);
+    int rc = shim_registry_ctx_socket_open(ctx);
     if (rc < 0) {
         errno = -rc;
         return NULL;
@@ -134,13 +134,13 @@ SHIM_EXPORT void *zmq_socket(void *ctx, int type)
     void *s = r->socket(ctx, type);
     if (s == NULL) {
         int err = errno;
-        registry_ctx_socket_closed(ctx);
+        shim_registry_ctx_socket_closed(ctx);
         errno = err;
         return NULL;
     }
-    if (registry_add(s, ctx, type) == NULL) {
+    if (shim_registry_add(s, ctx, type) == NULL) {
         /* Untracked: works without tls:// and never counts as closed. */
-        registry_ctx_socket_closed(ctx);
+        shim_registry_ctx_socket_closed(ctx);
     }
     return s;
 }
@@ -148,7 +148,7 @@ SHIM_EXPORT void *zmq_socket(void *ctx, int type)
 SHIM_EXPORT int zmq_close(void *s)
 {
     REAL_OR_FAIL(r, -1);
-    shim_sock_t *e = registry_take(s);
+    shim_sock_t *e = shim_registry_take(s);
     if (e != NULL && e->eps != NULL) {
         int linger = -1;
         size_t len = sizeof(linger);
@@ -158,8 +158,8 @@ SHIM_EXPORT int zmq_close(void *s)
     int rc = r->close(s);
     int err = errno;
     if (e != NULL && rc == 0)
-        registry_ctx_socket_closed(e->ctx);
-    registry_free(e);
+        shim_registry_ctx_socket_closed(e->ctx);
+    shim_registry_free(e);
     errno = err;
     return rc;
 }
@@ -204,7 +204,7 @@ SHIM_EXPORT int zmq_setsockopt(void *s, int option, const void *val, size_t len)
     if (!shim_opts_owns(option))
         return r->setsockopt(s, option, val, len);
     shim_clear_error();
-    shim_sock_t *e = registry_get(s);
+    shim_sock_t *e = shim_registry_get(s);
     if (e == NULL)
         return shim_fail(ENOTSOCK, "zmtls: not a socket zmtls knows");
     int rc = shim_opts_set(&e->opts, option, val, len);
@@ -219,7 +219,7 @@ SHIM_EXPORT int zmq_getsockopt(void *s, int option, void *val, size_t *len)
 {
     REAL_OR_FAIL(r, -1);
     if (shim_opts_owns(option)) {
-        shim_sock_t *e = registry_get(s);
+        shim_sock_t *e = shim_registry_get(s);
         if (e == NULL) {
             errno = ENOTSOCK;
             return -1;
@@ -232,7 +232,7 @@ SHIM_EXPORT int zmq_getsockopt(void *s, int option, void *val, size_t *len)
         return 0;
     }
     if (option == ZMQ_LAST_ENDPOINT) {
-        shim_sock_t *e = registry_get(s);
+        shim_sock_t *e = shim_registry_get(s);
         if (e != NULL && e->last_is_tls) {
             size_t n = strlen(e->last_endpoint) + 1;
             if (val == NULL || len == NULL || *len < n) {
@@ -252,7 +252,7 @@ SHIM_EXPORT int zmq_getsockopt(void *s, int option, void *val, size_t *len)
 SHIM_EXPORT int zmq_socket_monitor(void *s, const char *addr, int events)
 {
     REAL_OR_FAIL(r, -1);
-    shim_sock_t *e = registry_get(s);
+    shim_sock_t *e = shim_registry_get(s);
     if (e == NULL)
         return r->socket_monitor(s, addr, events);
     if (addr == NULL) {
@@ -288,7 +288,7 @@ SHIM_EXPORT int zmq_socket_monitor(void *s, const char *addr, int events)
     }
     char priv[EPCFG_INPROC_MAX];
     snprintf(priv, sizeof(priv), SHIM_PRIVATE_PREFIX "mon-%u-%u", (unsigned)getpid(),
-             (unsigned)registry_next_id());
+             (unsigned)shim_registry_next_id());
     void *in = NULL;
     int rc = r->socket_monitor(s, priv, events);
     if (rc == 0) {

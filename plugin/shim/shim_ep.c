@@ -96,7 +96,7 @@ static void shim_snapshot(shim_sock_t *e, ep_cfg_t *cfg)
     size_t len = sizeof(maxmsg);
     real()->getsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, &len);
     cfg->maxmsgsize = maxmsg;
-    registry_ctx_thread_get(e->ctx, &cfg->thread);
+    shim_registry_ctx_thread_get(e->ctx, &cfg->thread);
     cfg->sndbuf = shim_getint(s, ZMQ_SNDBUF, -1);
     cfg->rcvbuf = shim_getint(s, ZMQ_RCVBUF, -1);
     len = sizeof(cfg->routing_id);
@@ -113,7 +113,7 @@ static void shim_snapshot(shim_sock_t *e, ep_cfg_t *cfg)
 static ep_cfg_t *shim_ep_begin(void *s, const char *addr, int is_bind, shim_sock_t **ep)
 {
     shim_clear_error();
-    shim_sock_t *e = registry_get(s);
+    shim_sock_t *e = shim_registry_get(s);
     if (e == NULL) {
         shim_fail(ENOTSOCK, "zmtls: not a socket zmtls knows");
         return NULL;
@@ -158,7 +158,7 @@ static ep_cfg_t *shim_ep_begin(void *s, const char *addr, int is_bind, shim_sock
         return NULL;
     }
     cfg->sock_id = e->id;
-    cfg->ep_id = registry_next_id();
+    cfg->ep_id = shim_registry_next_id();
     cfg->ctx = e->ctx;
     cfg->app_type = e->type;
     cfg->is_bind = is_bind;
@@ -391,7 +391,7 @@ SHIM_EXPORT int zmq_connect(void *s, const char *addr)
         return shim_tls_connect(s, addr);
     int rc = r->connect(s, addr);
     if (rc == 0) {
-        shim_sock_t *e = registry_get(s);
+        shim_sock_t *e = shim_registry_get(s);
         if (e != NULL)
             e->last_is_tls = 0;
     }
@@ -405,7 +405,7 @@ SHIM_EXPORT int zmq_bind(void *s, const char *addr)
         return shim_tls_bind(s, addr);
     int rc = r->bind(s, addr);
     if (rc == 0) {
-        shim_sock_t *e = registry_get(s);
+        shim_sock_t *e = shim_registry_get(s);
         if (e != NULL)
             e->last_is_tls = 0;
     }
@@ -416,7 +416,7 @@ SHIM_EXPORT int zmq_bind(void *s, const char *addr)
  * as resolved (libzmq needs the resolved form after a wildcard bind). */
 static int shim_tls_end(void *s, const char *addr, int is_bind)
 {
-    shim_sock_t *e = registry_get(s);
+    shim_sock_t *e = shim_registry_get(s);
     if (e == NULL)
         return shim_fail(ENOTSOCK, "zmtls: not a socket zmtls knows");
     for (shim_ep_t **pp = &e->eps; *pp != NULL; pp = &(*pp)->next) {

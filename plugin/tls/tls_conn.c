@@ -112,15 +112,15 @@ static int tls_fail(tls_conn_t *c, int sslerr)
     } else if (a >= 0 && c->seen_alert_received) {
         c->alert = a;
         c->alert_received = 1;
-        if (alert_is_auth(a)) {
+        if (policy_alert_is_auth(a)) {
             code = TLS_E_AUTH;
             tls_reason(c, "%s: alert %d %s",
                        a == 116 ? "peer requires a client certificate"
                                 : "peer refused our certificate",
-                       a, alert_name(a));
+                       a, policy_alert_name(a));
         } else {
             code = TLS_E_PROTOCOL;
-            tls_reason(c, "peer sent alert %d %s", a, alert_name(a));
+            tls_reason(c, "peer sent alert %d %s", a, policy_alert_name(a));
         }
     } else if (sslerr == SSL_ERROR_SYSCALL) {
         code = tls_fail_io(c);
@@ -129,7 +129,7 @@ static int tls_fail(tls_conn_t *c, int sslerr)
         c->alert = a;
         if (a >= 0) {
             tls_reason(c, "peer certificate not accepted: %s (alert %d %s sent)",
-                       X509_verify_cert_error_string(vr), a, alert_name(a));
+                       X509_verify_cert_error_string(vr), a, policy_alert_name(a));
         } else {
             tls_reason(c, "peer certificate not accepted: %s",
                        X509_verify_cert_error_string(vr));
@@ -142,16 +142,16 @@ static int tls_fail(tls_conn_t *c, int sslerr)
         code = tls_fail_io(c);
     } else if (a >= 0) {
         c->alert = a;
-        if (alert_is_auth(a)) {
+        if (policy_alert_is_auth(a)) {
             /* e.g. 116: the client sent no certificate at all, so there
              * was nothing to verify and the verify result stayed OK. */
             code = TLS_E_AUTH;
             tls_reason(c, "peer certificate not accepted: %s (alert %d %s sent)", why, a,
-                       alert_name(a));
+                       policy_alert_name(a));
         } else {
             code = TLS_E_PROTOCOL;
             tls_reason(c, "TLS protocol error: %s (alert %d %s sent)", why, a,
-                       alert_name(a));
+                       policy_alert_name(a));
         }
     } else if (e != 0 && ERR_GET_REASON(e) == (ERR_R_MALLOC_FAILURE & ERR_REASON_MASK)) {
         code = TLS_E_NOMEM;

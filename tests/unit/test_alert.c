@@ -54,8 +54,8 @@ static void test_defined(void)
 {
     int auth = 0;
     for (size_t i = 0; i < NALERTS; i++) {
-        CHECK_STR(alert_name(alerts[i].alert), alerts[i].name);
-        CHECK_EQ(alert_is_auth(alerts[i].alert), alerts[i].is_auth);
+        CHECK_STR(policy_alert_name(alerts[i].alert), alerts[i].name);
+        CHECK_EQ(policy_alert_is_auth(alerts[i].alert), alerts[i].is_auth);
         auth += alerts[i].is_auth;
     }
     CHECK_EQ(auth, 8);
@@ -69,15 +69,15 @@ static void test_undefined(void)
     for (int a = -300; a <= 300; a++) {
         if (find(a) >= 0)
             continue;
-        const char *n = alert_name(a);
+        const char *n = policy_alert_name(a);
         CHECK(n != NULL);
         CHECK_STR(n, "unknown");
-        CHECK_EQ(alert_is_auth(a), 0);
+        CHECK_EQ(policy_alert_is_auth(a), 0);
     }
     const int extremes[] = {INT_MIN, INT_MIN + 1, INT_MAX, 256 + 48, -48, 65536 + 116};
     for (size_t i = 0; i < sizeof extremes / sizeof extremes[0]; i++) {
-        CHECK_STR(alert_name(extremes[i]), "unknown");
-        CHECK_EQ(alert_is_auth(extremes[i]), 0);
+        CHECK_STR(policy_alert_name(extremes[i]), "unknown");
+        CHECK_EQ(policy_alert_is_auth(extremes[i]), 0);
     }
 }
 
@@ -86,7 +86,8 @@ static void test_distinct(void)
 {
     for (size_t i = 0; i < NALERTS; i++)
         for (size_t j = i + 1; j < NALERTS; j++)
-            CHECK(strcmp(alert_name(alerts[i].alert), alert_name(alerts[j].alert)) != 0);
+            CHECK(strcmp(policy_alert_name(alerts[i].alert),
+                         policy_alert_name(alerts[j].alert)) != 0);
 }
 
 int main(void)

@@ -497,7 +497,7 @@ static void refused_client(const char *cert, const char *key, int expect_alert,
             tls_conn_alert_received(p.sv.c));
     CHECK_EQ(tls_conn_alert(p.sv.c), expect_alert);
     CHECK_EQ(tls_conn_alert_received(p.sv.c), 0);
-    check_reason_has(p.sv.c, alert_name(expect_alert));
+    check_reason_has(p.sv.c, policy_alert_name(expect_alert));
     check_reason_has(p.sv.c, "sent");
     /* Nothing can be sent any more: best effort says OK. */
     CHECK_EQ(tls_conn_shutdown(p.sv.c), TLS_OK);
@@ -513,7 +513,7 @@ static void refused_client(const char *cert, const char *key, int expect_alert,
     CHECK_EQ(tls_conn_alert(p.cl.c), expect_alert);
     CHECK_EQ(tls_conn_alert_received(p.cl.c), 1);
     CHECK_EQ(tls_conn_errno(p.cl.c), 0);
-    check_reason_has(p.cl.c, alert_name(expect_alert));
+    check_reason_has(p.cl.c, policy_alert_name(expect_alert));
     pair_close(&p);
 }
 
@@ -593,7 +593,7 @@ static void refused_server(const char *cert, const char *key, const char *client
             tls_conn_alert(p.sv.c), tls_conn_alert_received(p.sv.c));
     CHECK_EQ(p.cl.rc, TLS_E_AUTH);
     CHECK_EQ(tls_conn_alert(p.cl.c), expect_alert);
-    CHECK(alert_is_auth(tls_conn_alert(p.cl.c)));
+    CHECK(policy_alert_is_auth(tls_conn_alert(p.cl.c)));
     CHECK_EQ(tls_conn_alert_received(p.cl.c), 0);
     check_reason_has(p.cl.c, "peer certificate not accepted");
     CHECK_EQ(p.sv.rc, TLS_E_AUTH);

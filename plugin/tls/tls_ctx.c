@@ -438,14 +438,97 @@ static int tls_load_ca(SSL_CTX *ctx, int is_server, const tls_src_t *src, char *
     return 0;
 }
 
+/* The protocol and policy every zmtls context has: TLS 1.3 only, the
+ * suites in our order, verification of the peer, buffers and tickets sized
+ * for a reactor. 0 or a negative errno with the reason in err. */
+static int tls_ctx_configure(SSL_CTX *ctx, int is_server, const char *side, char *err,
+                             size_t errlen)
+{
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
+        SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
+        tls_err(err, errlen, "%s: TLS 1.3 unavailable (%s)", side, tls_consume_reason());
+        return -EINVAL;
+    }
+    /* Partial writes and moving buffers fit a reactor that writes from a
+     * queue. Buffers are not released after every record (that cost a
+     * malloc and free of 64 KiB per read): idle connections give them back
+     * through tls_conn_trim instead. */
+    SSL_CTX_set_mode(ctx,
+                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    /* AES-128-GCM first: about 30% less CPU per byte than AES-256-GCM
+     * (openssl speed on AES-NI hardware) and just as standard. The server
+     * picks, so a stock client that prefers AES-256-GCM gets AES-128-GCM
+     * from a zmtls server. */
+    if (SSL_CTX_set_ciphersuites(ctx, TLS_SUITES) != 1) {
+        tls_err(err, errlen, "%s: TLS 1.3 cipher suites unavailable (%s)", side,
+                tls_consume_reason());
+        return -EINVAL;
+    }
+    if (is_server)
+        SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* Read whole bursts of records per recv instead of a 5-byte header and
+     * then a body for each record: a 64 KB message took 8 recv calls. */
+    SSL_CTX_set_read_ahead(ctx, 1);
+    SSL_CTX_set_default_read_buffer_len(ctx, 64 * 1024);
+    SSL_CTX_set_default_passwd_cb(ctx, tls_no_password);
+    SSL_CTX_set_verify(ctx,
+                       is_server ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT
+                                 : SSL_VERIFY_PEER,
+                       NULL);
+    if (is_server &&
+        SSL_CTX_set_session_id_context(ctx, tls_sid_ctx, sizeof tls_sid_ctx - 1) != 1) {
+        tls_err(err, errlen, "%s: cannot set session context (%s)", side,
+                tls_consume_reason());
+        return -ENOMEM;
+    }
+    /* One ticket per handshake is all a reconnecting client uses; OpenSSL's
+     * default of two doubles the server's ticket work. */
+    if (is_server)
+        SSL_CTX_set_num_tickets(ctx, 1);
+    if (!is_server && tls_ctx_enable_resumption(ctx) != 0) {
+        tls_err(err, errlen, "%s: out of memory", side);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Our certificate chain and key (which must match), and the CA the peer is
+ * verified against. 0 or a negative errno with the reason in err. */
+static int tls_ctx_load(SSL_CTX *ctx, int is_server, const tls_src_t *cert,
+                        const tls_src_t *key, const tls_src_t *ca, char *err,
+                        size_t errlen)
+{
+    int rc;
+    if (tls_set(cert->pem) || tls_set(cert->file)) {
+        rc = tls_load_chain(ctx, cert, err, errlen);
+        if (rc == 0)
+            rc = tls_load_key(ctx, key, err, errlen);
+        if (rc != 0)
+            return rc;
+        ERR_clear_error();
+        if (SSL_CTX_check_private_key(ctx) != 1) {
+            char label[256];
+            tls_src_label(label, sizeof label, key);
+            tls_err(err, errlen, "%s: key does not match the certificate (%s)", label,
+                    tls_consume_reason());
+            return -EINVAL;
+        }
+    }
+    if (tls_set(ca->pem) || tls_set(ca->file))
+        return tls_load_ca(ctx, is_server, ca, err, errlen);
+    /* Client without a CA: trust what the system trusts. A missing system
+     * store is not an error here; verification will fail later with a
+     * precise reason instead. */
+    ERR_clear_error();
+    (void)SSL_CTX_set_default_verify_paths(ctx);
+    return 0;
+}
+
 int tls_ctx_new(SSL_CTX **out, int is_server, const tls_creds_t *creds, char *err,
                 size_t errlen)
 {
     static const tls_creds_t none = {0};
     const char *side = is_server ? "server" : "client";
-    tls_src_t cert, key, ca;
-    int have_cert, have_key, have_ca, rc;
-    SSL_CTX *ctx;
 
     if (err != NULL && errlen > 0) {
         err[0] = '\0';
@@ -458,12 +541,12 @@ int tls_ctx_new(SSL_CTX **out, int is_server, const tls_creds_t *creds, char *er
     if (creds == NULL) {
         creds = &none;
     }
-    cert = (tls_src_t){"certificate", creds->cert_file, creds->cert_pem};
-    key = (tls_src_t){"private key", creds->key_file, creds->key_pem};
-    ca = (tls_src_t){"CA", creds->ca_file, creds->ca_pem};
-    have_cert = tls_set(cert.pem) || tls_set(cert.file);
-    have_key = tls_set(key.pem) || tls_set(key.file);
-    have_ca = tls_set(ca.pem) || tls_set(ca.file);
+    tls_src_t cert = {"certificate", creds->cert_file, creds->cert_pem};
+    tls_src_t key = {"private key", creds->key_file, creds->key_pem};
+    tls_src_t ca = {"CA", creds->ca_file, creds->ca_pem};
+    int have_cert = tls_set(cert.pem) || tls_set(cert.file);
+    int have_key = tls_set(key.pem) || tls_set(key.file);
+    int have_ca = tls_set(ca.pem) || tls_set(ca.file);
 
     /* Configuration errors first: they need no I/O and explain more. */
     if (is_server && !have_cert) {
@@ -482,87 +565,15 @@ int tls_ctx_new(SSL_CTX **out, int is_server, const tls_creds_t *creds, char *er
     }
 
     ERR_clear_error();
-    ctx = SSL_CTX_new(TLS_method());
+    SSL_CTX *ctx = SSL_CTX_new(TLS_method());
     if (ctx == NULL) {
         ERR_clear_error();
         tls_err(err, errlen, "%s: cannot create TLS context: out of memory", side);
         return -ENOMEM;
     }
-    if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
-        SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
-        tls_err(err, errlen, "%s: TLS 1.3 unavailable (%s)", side, tls_consume_reason());
-        SSL_CTX_free(ctx);
-        return -EINVAL;
-    }
-    /* Partial writes and moving buffers fit a reactor that writes from a
-     * queue. Buffers are not released after every record (that cost a
-     * malloc and free of 64 KiB per read): idle connections give them back
-     * through tls_conn_trim instead. */
-    SSL_CTX_set_mode(ctx,
-                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    /* AES-128-GCM first: about 30% less CPU per byte than AES-256-GCM
-     * (openssl speed on AES-NI hardware) and just as standard. The server
-     * picks, so a stock client that prefers AES-256-GCM gets AES-128-GCM
-     * from a zmtls server. */
-    if (SSL_CTX_set_ciphersuites(ctx, TLS_SUITES) != 1) {
-        tls_err(err, errlen, "%s: TLS 1.3 cipher suites unavailable (%s)", side,
-                tls_consume_reason());
-        SSL_CTX_free(ctx);
-        return -EINVAL;
-    }
-    if (is_server)
-        SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
-    /* Read whole bursts of records per recv instead of a 5-byte header and
-     * then a body for each record: a 64 KB message took 8 recv calls. */
-    SSL_CTX_set_read_ahead(ctx, 1);
-    SSL_CTX_set_default_read_buffer_len(ctx, 64 * 1024);
-    SSL_CTX_set_default_passwd_cb(ctx, tls_no_password);
-    SSL_CTX_set_verify(ctx,
-                       is_server ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT
-                                 : SSL_VERIFY_PEER,
-                       NULL);
-    if (is_server &&
-        SSL_CTX_set_session_id_context(ctx, tls_sid_ctx, sizeof tls_sid_ctx - 1) != 1) {
-        tls_err(err, errlen, "%s: cannot set session context (%s)", side,
-                tls_consume_reason());
-        SSL_CTX_free(ctx);
-        return -ENOMEM;
-    }
-
-    rc = 0;
-    if (have_cert) {
-        rc = tls_load_chain(ctx, &cert, err, errlen);
-        if (rc == 0) {
-            rc = tls_load_key(ctx, &key, err, errlen);
-        }
-        if (rc == 0) {
-            ERR_clear_error();
-            if (SSL_CTX_check_private_key(ctx) != 1) {
-                char label[256];
-                tls_src_label(label, sizeof label, &key);
-                tls_err(err, errlen, "%s: key does not match the certificate (%s)", label,
-                        tls_consume_reason());
-                rc = -EINVAL;
-            }
-        }
-    }
-    if (rc == 0 && have_ca) {
-        rc = tls_load_ca(ctx, is_server, &ca, err, errlen);
-    } else if (rc == 0) {
-        /* Client without a CA: trust what the system trusts. A missing
-         * system store is not an error here; verification will fail later
-         * with a precise reason instead. */
-        ERR_clear_error();
-        (void)SSL_CTX_set_default_verify_paths(ctx);
-    }
-    /* One ticket per handshake is all a reconnecting client uses; OpenSSL's
-     * default of two doubles the server's ticket work. */
-    if (rc == 0 && is_server)
-        SSL_CTX_set_num_tickets(ctx, 1);
-    if (rc == 0 && !is_server && tls_ctx_enable_resumption(ctx) != 0) {
-        tls_err(err, errlen, "%s: out of memory", side);
-        rc = -ENOMEM;
-    }
+    int rc = tls_ctx_configure(ctx, is_server, side, err, errlen);
+    if (rc == 0)
+        rc = tls_ctx_load(ctx, is_server, &cert, &key, &ca, err, errlen);
     ERR_clear_error();
     if (rc != 0) {
         SSL_CTX_free(ctx);

@@ -41,13 +41,14 @@ static inline size_t buf_len(const buf_t *b)
 {
     return b->wr - b->rd;
 }
+/* NULL while nothing is allocated (no offset is added to a null pointer). */
 static inline const uint8_t *buf_head(const buf_t *b)
 {
-    return b->data + b->rd;
+    return b->data != NULL ? b->data + b->rd : NULL;
 }
 static inline uint8_t *buf_tail(buf_t *b)
 {
-    return b->data + b->wr;
+    return b->data != NULL ? b->data + b->wr : NULL;
 }
 /* Room at the tail without moving or growing. */
 static inline size_t buf_room(const buf_t *b)

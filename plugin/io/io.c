@@ -71,6 +71,11 @@ static struct {
     /* fork: the locks held across it, and the I/O thread parked meanwhile */
     pthread_mutex_t *fork_locks[IO_FORK_LOCKS];
     int nfork_locks;
+    /* guards the list only, held for nothing else: a lock's first use (on
+     * any thread, the I/O thread included) adds it without waiting on
+     * io.lock, which may be held by a thread that waits for the I/O
+     * thread */
+    pthread_mutex_t fork_list_lock;
     pthread_mutex_t park_lock;
     pthread_cond_t park_cond;
     uint64_t park_gen;   /* forks prepared */
@@ -85,6 +90,7 @@ static struct {
     uint64_t rng;
     int thread_opts_applied; /* ZMQ_THREAD_* of the first endpoint's context */
 } io = {.lock = PTHREAD_MUTEX_INITIALIZER,
+        .fork_list_lock = PTHREAD_MUTEX_INITIALIZER,
         .park_lock = PTHREAD_MUTEX_INITIALIZER,
         .park_cond = PTHREAD_COND_INITIALIZER};
 
@@ -288,8 +294,8 @@ static void io_park(rx_work_t *w)
     pthread_mutex_unlock(&io.park_lock);
 }
 
-/* Lock order: the OpenSSL guard, io.lock, the I/O thread parked, then the
- * owners' locks in the order they were added. No zmtls code takes one of
+/* Lock order: the OpenSSL guard, io.lock, the I/O thread parked, the list
+ * of owners' locks, then those in the order they were added. No zmtls code takes one of
  * these while holding a later one, and the I/O thread takes the owners'
  * locks only inside callbacks. */
 static void io_fork_prepare(void)
@@ -305,6 +311,7 @@ static void io_fork_prepare(void)
             pthread_cond_wait(&io.park_cond, &io.park_lock);
         pthread_mutex_unlock(&io.park_lock);
     }
+    pthread_mutex_lock(&io.fork_list_lock);
     for (int i = 0; i < io.nfork_locks; i++)
         pthread_mutex_lock(io.fork_locks[i]);
 }
@@ -313,6 +320,7 @@ static void io_fork_parent(void)
 {
     for (int i = io.nfork_locks - 1; i >= 0; i--)
         pthread_mutex_unlock(io.fork_locks[i]);
+    pthread_mutex_unlock(&io.fork_list_lock);
     pthread_mutex_lock(&io.park_lock);
     io.resume_gen = io.park_gen;
     pthread_cond_broadcast(&io.park_cond);
@@ -341,6 +349,7 @@ static void io_fork_child(void)
      * read-write lock would take the unlock for a reader's). */
     for (int i = 0; i < io.nfork_locks; i++)
         pthread_mutex_init(io.fork_locks[i], NULL);
+    pthread_mutex_init(&io.fork_list_lock, NULL);
     pthread_mutex_init(&io.park_lock, NULL);
     pthread_cond_init(&io.park_cond, NULL);
     io.park_gen = io.parked_gen = io.resume_gen = 0;
@@ -379,10 +388,10 @@ void io_init(void)
 void io_fork_lock_add(pthread_mutex_t *lock)
 {
     io_init();
-    pthread_mutex_lock(&io.lock);
+    pthread_mutex_lock(&io.fork_list_lock);
     if (io.nfork_locks < IO_FORK_LOCKS)
         io.fork_locks[io.nfork_locks++] = lock;
-    pthread_mutex_unlock(&io.lock);
+    pthread_mutex_unlock(&io.fork_list_lock);
 }
 
 /* ---- the queue (application threads) --------------------------------- */

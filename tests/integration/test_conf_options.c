@@ -1535,6 +1535,9 @@ static void stream_socket(const char *tr)
 
 #define EXIT_TRIES   20
 #define EXIT_CLIENTS 40
+/* The case's watchdog: 20 processes that each build 40 TLS contexts take
+ * about 13 s under ASan alone, more beside another test on 2 cores. */
+#define EXIT_WATCHDOG_S 60
 
 /* libzmq lets a program end (exit, or return from main) with contexts
  * still open: its threads just die with the process. A child process
@@ -1627,7 +1630,7 @@ int main(int argc, char **argv)
         {"stream_socket", stream_socket, 0},
         {"ctx_shutdown_eterm", ctx_shutdown, 0},
         {"ctx_term_no_hang", ctx_term_no_hang, 0},
-        {"exit_without_term", exit_without_term, 0},
+        {"exit_without_term", exit_without_term, EXIT_WATCHDOG_S},
     };
     return conf_main(argc, argv, "conf_options", cases, CONF_N(cases));
 }

@@ -385,13 +385,24 @@ void io_init(void)
     pthread_once(&once, io_register_fork);
 }
 
-void io_fork_lock_add(pthread_mutex_t *lock)
+void io_shared_lock(io_shared_lock_t *l)
 {
-    io_init();
-    pthread_mutex_lock(&io.fork_list_lock);
-    if (io.nfork_locks < IO_FORK_LOCKS)
-        io.fork_locks[io.nfork_locks++] = lock;
-    pthread_mutex_unlock(&io.fork_list_lock);
+    if (!atomic_load_explicit(&l->known, memory_order_acquire)) {
+        io_init();
+        pthread_mutex_lock(&io.fork_list_lock);
+        if (!atomic_load_explicit(&l->known, memory_order_relaxed) &&
+            io.nfork_locks < IO_FORK_LOCKS) {
+            io.fork_locks[io.nfork_locks++] = &l->mutex;
+            atomic_store_explicit(&l->known, 1, memory_order_release);
+        }
+        pthread_mutex_unlock(&io.fork_list_lock);
+    }
+    pthread_mutex_lock(&l->mutex);
+}
+
+void io_shared_unlock(io_shared_lock_t *l)
+{
+    pthread_mutex_unlock(&l->mutex);
 }
 
 /* ---- the queue (application threads) --------------------------------- */

@@ -16,13 +16,14 @@
  * with no zmtls thread and no zmtls memory.
  *
  * Locks: io's own start/stop lock. Every zmtls lock is taken around fork()
- * (io_fork_lock_add): a child never inherits one held by a thread that does
+ * (io_shared_lock_t): a child never inherits one held by a thread that does
  * not exist in it.
  */
 #ifndef ZMTLS_IO_H
 #define ZMTLS_IO_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "io/thread_opts.h"
@@ -63,15 +64,26 @@ void io_monitor_stop(uint32_t sock_id);
 
 /* ---- process (any thread) --------------------------------------------- */
 
-/* Registers the process handlers (exit and fork) once; every entry point
- * of the library calls it before taking any lock. */
+/* Registers the fork handlers once; every way into a zmtls lock calls it
+ * first. */
 void io_init(void);
-/* Adds a lock (a default mutex) to those held across fork(): prepare takes
- * them in the order added (after io's own), the parent releases them, the
- * child initialises them afresh. Call once per lock,
- * from a pthread_once of its owner; at most IO_FORK_LOCKS. */
+/* A process-wide lock that application threads share with the I/O thread
+ * (the socket registry, the peer table). Its first use adds it to the locks
+ * held across fork(): prepare takes them in the order of first use (after
+ * io's own), the parent releases them, the child initialises them afresh.
+ * At most IO_FORK_LOCKS such locks. Hold one only for short work that takes
+ * no other zmtls lock. */
 #define IO_FORK_LOCKS 8
-void io_fork_lock_add(pthread_mutex_t *lock);
+typedef struct io_shared_lock {
+    pthread_mutex_t mutex;
+    atomic_int known; /* added to the fork list */
+} io_shared_lock_t;
+#define IO_SHARED_LOCK_INIT                                                              \
+    {                                                                                    \
+        PTHREAD_MUTEX_INITIALIZER, 0                                                     \
+    }
+void io_shared_lock(io_shared_lock_t *l);
+void io_shared_unlock(io_shared_lock_t *l);
 
 /* Application threads wrap what they do inside OpenSSL (building and
  * freeing credentials) in these: fork() waits for such sections to end, so

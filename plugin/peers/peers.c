@@ -20,21 +20,7 @@ typedef struct peer_rec {
     struct peer_rec *next; /* newest first */
 } peer_rec_t;
 
-static pthread_mutex_t peers_mutex = PTHREAD_MUTEX_INITIALIZER;
-
-static void peers_fork_register(void)
-{
-    io_fork_lock_add(&peers_mutex);
-}
-
-/* Every taker of the lock goes through here, so the fork handlers know the
- * lock before anyone can hold it across a fork. */
-static void peers_lock(void)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, peers_fork_register);
-    pthread_mutex_lock(&peers_mutex);
-}
+static io_shared_lock_t peers_table_lock = IO_SHARED_LOCK_INIT;
 static peer_rec_t *peers_list;
 
 int peers_add(const void *owner, const peer_key_t *key, const tls_peer_info_t *info,
@@ -51,16 +37,16 @@ int peers_add(const void *owner, const peer_key_t *key, const tls_peer_info_t *i
         memcpy(r->rid, key->routing_id, r->rid_len);
     r->info = *info;
     snprintf(r->address, sizeof(r->address), "%s", address);
-    peers_lock();
+    io_shared_lock(&peers_table_lock);
     r->next = peers_list;
     peers_list = r;
-    pthread_mutex_unlock(&peers_mutex);
+    io_shared_unlock(&peers_table_lock);
     return 0;
 }
 
 void peers_remove(const void *owner)
 {
-    peers_lock();
+    io_shared_lock(&peers_table_lock);
     for (peer_rec_t **pp = &peers_list; *pp != NULL; pp = &(*pp)->next) {
         if ((*pp)->owner == owner) {
             peer_rec_t *r = *pp;
@@ -69,7 +55,7 @@ void peers_remove(const void *owner)
             break;
         }
     }
-    pthread_mutex_unlock(&peers_mutex);
+    io_shared_unlock(&peers_table_lock);
 }
 
 static const char *peers_prop(const peer_rec_t *r, const char *name)
@@ -93,7 +79,7 @@ int peers_get(uint32_t sock_id, uint32_t ep_id, const uint8_t *routing_id,
               size_t routing_id_len, const char *name, char *buf, size_t len)
 {
     int rc = -ENOENT;
-    peers_lock();
+    io_shared_lock(&peers_table_lock);
     for (peer_rec_t *r = peers_list; r != NULL; r = r->next) {
         if (r->sock_id != sock_id)
             continue;
@@ -111,6 +97,6 @@ int peers_get(uint32_t sock_id, uint32_t ep_id, const uint8_t *routing_id,
         rc = (int)strlen(v);
         break;
     }
-    pthread_mutex_unlock(&peers_mutex);
+    io_shared_unlock(&peers_table_lock);
     return rc;
 }

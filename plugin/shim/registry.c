@@ -11,21 +11,7 @@
 #define REG_BUCKETS 4096
 
 static shim_sock_t *reg_table[REG_BUCKETS];
-static pthread_mutex_t reg_mutex = PTHREAD_MUTEX_INITIALIZER;
-
-static void reg_fork_register(void)
-{
-    io_fork_lock_add(&reg_mutex);
-}
-
-/* Every taker of the lock goes through here, so the fork handlers know the
- * lock before anyone can hold it across a fork. */
-static void reg_lock(void)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, reg_fork_register);
-    pthread_mutex_lock(&reg_mutex);
-}
+static io_shared_lock_t reg_lock = IO_SHARED_LOCK_INIT;
 static atomic_uint reg_ids = 1;
 
 static size_t reg_hash(const void *handle)
@@ -64,15 +50,15 @@ void shim_registry_ctx_add(void *ctx)
     c->ctx = ctx;
     c->max = REGISTRY_DEFAULT_MAX_SOCKETS;
     io_thread_opts_init(&c->thread);
-    reg_lock();
+    io_shared_lock(&reg_lock);
     c->next = reg_ctxs;
     reg_ctxs = c;
-    pthread_mutex_unlock(&reg_mutex);
+    io_shared_unlock(&reg_lock);
 }
 
 void shim_registry_ctx_remove(void *ctx)
 {
-    reg_lock();
+    io_shared_lock(&reg_lock);
     for (reg_ctx_t **pp = &reg_ctxs; *pp != NULL; pp = &(*pp)->next) {
         if ((*pp)->ctx == ctx) {
             reg_ctx_t *c = *pp;
@@ -81,54 +67,54 @@ void shim_registry_ctx_remove(void *ctx)
             break;
         }
     }
-    pthread_mutex_unlock(&reg_mutex);
+    io_shared_unlock(&reg_lock);
 }
 
 int shim_registry_ctx_set_max(void *ctx, int max)
 {
     if (max < 1)
         return -EINVAL;
-    reg_lock();
+    io_shared_lock(&reg_lock);
     reg_ctx_t *c = reg_ctx_find(ctx);
     if (c != NULL)
         c->max = max;
-    pthread_mutex_unlock(&reg_mutex);
+    io_shared_unlock(&reg_lock);
     return 0;
 }
 
 int shim_registry_ctx_get_max(void *ctx)
 {
-    reg_lock();
+    io_shared_lock(&reg_lock);
     reg_ctx_t *c = reg_ctx_find(ctx);
     int max = c != NULL ? c->max : REGISTRY_DEFAULT_MAX_SOCKETS;
-    pthread_mutex_unlock(&reg_mutex);
+    io_shared_unlock(&reg_lock);
     return max;
 }
 
 void shim_registry_ctx_thread_set(void *ctx, int option, int value)
 {
-    reg_lock();
+    io_shared_lock(&reg_lock);
     reg_ctx_t *c = reg_ctx_find(ctx);
     if (c != NULL)
         io_thread_opts_set(&c->thread, option, value);
-    pthread_mutex_unlock(&reg_mutex);
+    io_shared_unlock(&reg_lock);
 }
 
 void shim_registry_ctx_thread_get(void *ctx, io_thread_opts_t *out)
 {
-    reg_lock();
+    io_shared_lock(&reg_lock);
     reg_ctx_t *c = reg_ctx_find(ctx);
     if (c != NULL)
         *out = c->thread;
     else
         io_thread_opts_init(out);
-    pthread_mutex_unlock(&reg_mutex);
+    io_shared_unlock(&reg_lock);
 }
 
 int shim_registry_ctx_socket_open(void *ctx)
 {
     int rc = 0;
-    reg_lock();
+    io_shared_lock(&reg_lock);
     reg_ctx_t *c = reg_ctx_find(ctx);
     if (c != NULL) {
         if (!c->started) {
@@ -140,17 +126,17 @@ int shim_registry_ctx_socket_open(void *ctx)
         else
             c->count++;
     }
-    pthread_mutex_unlock(&reg_mutex);
+    io_shared_unlock(&reg_lock);
     return rc;
 }
 
 void shim_registry_ctx_socket_closed(void *ctx)
 {
-    reg_lock();
+    io_shared_lock(&reg_lock);
     reg_ctx_t *c = reg_ctx_find(ctx);
     if (c != NULL && c->count > 0)
         c->count--;
-    pthread_mutex_unlock(&reg_mutex);
+    io_shared_unlock(&reg_lock);
 }
 
 uint32_t shim_registry_next_id(void)
@@ -169,35 +155,35 @@ shim_sock_t *shim_registry_add(void *handle, void *ctx, int type)
     s->id = shim_registry_next_id();
     shim_opts_init(&s->opts);
     size_t b = reg_hash(handle);
-    reg_lock();
+    io_shared_lock(&reg_lock);
     s->hnext = reg_table[b];
     reg_table[b] = s;
-    pthread_mutex_unlock(&reg_mutex);
+    io_shared_unlock(&reg_lock);
     return s;
 }
 
 shim_sock_t *shim_registry_get(void *handle)
 {
     size_t b = reg_hash(handle);
-    reg_lock();
+    io_shared_lock(&reg_lock);
     shim_sock_t *s = reg_table[b];
     while (s != NULL && s->handle != handle)
         s = s->hnext;
-    pthread_mutex_unlock(&reg_mutex);
+    io_shared_unlock(&reg_lock);
     return s;
 }
 
 shim_sock_t *shim_registry_take(void *handle)
 {
     size_t b = reg_hash(handle);
-    reg_lock();
+    io_shared_lock(&reg_lock);
     shim_sock_t **pp = &reg_table[b];
     while (*pp != NULL && (*pp)->handle != handle)
         pp = &(*pp)->hnext;
     shim_sock_t *s = *pp;
     if (s != NULL)
         *pp = s->hnext;
-    pthread_mutex_unlock(&reg_mutex);
+    io_shared_unlock(&reg_lock);
     return s;
 }
 

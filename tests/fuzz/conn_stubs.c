@@ -371,10 +371,22 @@ int bridge_fd(const bridge_t *b)
     return b->fd;
 }
 
+/* Control byte 255 on bridge_events, bridge_recv or the first part of a
+ * bridge_send: the context is ending (-ETERM). */
+static int fz_bridge_term(void)
+{
+    if (fz_ctl_next() != 255)
+        return 0;
+    fz.injected = 1;
+    return 1;
+}
+
 int bridge_events(bridge_t *b)
 {
     fz_bridge_check(b);
     FZ_CHECK(!fz.dead && !fz.in_destroy);
+    if (fz_bridge_term())
+        return -ETERM;
     int ev = 0;
     if (fz.app_next < fz.app_visible)
         ev |= ZMQ_POLLIN;
@@ -387,6 +399,8 @@ int bridge_recv(bridge_t *b, zmq_msg_t *msg, int *more)
 {
     fz_bridge_check(b);
     FZ_CHECK(!fz.dead && !fz.in_destroy);
+    if (fz_bridge_term())
+        return -ETERM;
     if (fz.app_next >= fz.app_visible)
         return -EAGAIN;
     const fz_part_t *p = &fz.app[fz.app_next++];
@@ -399,8 +413,9 @@ int bridge_recv(bridge_t *b, zmq_msg_t *msg, int *more)
     return 0;
 }
 
-/* Control byte for the first part of a message: 0..191 taken, 192..255 the
- * application's pipe is full until the harness says it read. */
+/* Control byte for the first part of a message: 0..191 taken, 192..254
+ * the application's pipe is full until the harness says it read, 255
+ * -ETERM. */
 int bridge_send(bridge_t *b, zmq_msg_t *msg, int more)
 {
     fz_bridge_check(b);
@@ -408,7 +423,12 @@ int bridge_send(bridge_t *b, zmq_msg_t *msg, int more)
     if (!fz.delivering) {
         if (fz.send_blocked)
             return -EAGAIN;
-        if (fz_ctl_next() >= 192) {
+        uint8_t c = fz_ctl_next();
+        if (c == 255) {
+            fz.injected = 1;
+            return -ETERM;
+        }
+        if (c >= 192) {
             fz.send_blocked = 1;
             return -EAGAIN;
         }

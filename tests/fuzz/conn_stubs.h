@@ -39,8 +39,9 @@
 
 _Noreturn void fz_fail(const char *file, int line, const char *what);
 
-/* One message part. flag >= 0: a subscription, delivered as the byte
- * `flag` (1 subscribe, 0 cancel) then data; -1: data as is. */
+/* One message part. flag -1: data. flag 1 / 0: a subscribe / cancel; in
+ * `expect` data is the topic (the conn prepends the byte), in `app` data
+ * is the whole message, that byte first. */
 typedef struct fz_part {
     const uint8_t *data;
     size_t len;
@@ -62,11 +63,11 @@ typedef struct fz_world {
     /* the peer's decrypted bytes: [in_pos, in_avail) has arrived */
     const uint8_t *in;
     size_t in_len, in_pos, in_avail;
-    int end_rc;      /* what a read returns after the last byte */
-    int hs_wants;    /* tls_conn_handshake: TLS_WANT_* this many times */
-    int hs_rc;       /* ...then this */
-    int new_rc;      /* tls_conn_new */
-    int resume_rc;   /* tls_conn_resume */
+    int end_rc;    /* what a read returns after the last byte */
+    int hs_wants;  /* tls_conn_handshake: TLS_WANT_* this many times */
+    int hs_rc;     /* ...then this */
+    int new_rc;    /* tls_conn_new */
+    int resume_rc; /* tls_conn_resume */
     int peer_info_rc;
 
     /* the application side of the bridge: parts it sends, in order;

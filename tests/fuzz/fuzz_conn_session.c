@@ -13,9 +13,10 @@
  *   h[1] number of control bytes at the end
  *   h[2] ZMQ_MAXMSGSIZE, HEARTBEAT_IVL, _TIMEOUT, _TTL: two bits each
  *   h[3] bits 0-2 what a read returns after the last byte (WANT_READ,
- *        close_notify, reset, protocol alert, auth alert), 3-4 the TLS
- *        handshake (at once, after two WANTs, fails AUTH, fails IO),
- *        5 HANDSHAKE_IVL, 6 `established` refuses, 7 conn_drain inside it
+ *        close_notify, reset, protocol alert, auth alert, out of memory),
+ *        3-4 the TLS handshake (at once, after two WANTs, fails AUTH,
+ *        fails IO), 5 HANDSHAKE_IVL, 6 `established` refuses, 7 conn_drain
+ *        inside it
  *   h[4] bits 0-3 messages the application sends, 4 our Identity, 5 TLS
  *        resumption, 6 TLS set-up fails, 7 no peer certificate
  *   h[5] shape of the application's messages
@@ -61,18 +62,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* A data frame the conn would allocate whole on its header alone: the
  * peer's stream is cut before a larger one (libzmq does the same; it is
  * what ZMQ_MAXMSGSIZE is for). */
-#define FZ_FRAME_MAX (1u << 20)
+#define FZ_FRAME_MAX  (1u << 20)
 #define FZ_CLOCK_BASE UINT64_C(1000000000)
-#define FZ_APP_PARTS  48
+#define FZ_APP_PARTS  (15 * 3) /* h[4]: up to 15 messages of up to 3 parts */
 #define FZ_BIG_PARTS  3
 
 static const int64_t fz_maxmsgsize[4] = {-1, 255, 4096, 40000};
 static const int fz_hb_ivl[4] = {0, 50, 1000, 30000};
 static const int fz_hb_timeout[4] = {-1, 20, 1000, 60000};
 static const int fz_hb_ttl[4] = {0, 100, 3000, 10000000};
-static const int fz_end_rc[8] = {TLS_WANT_READ, TLS_E_CLOSED,  TLS_E_IO,
-                                 TLS_E_PROTOCOL, TLS_E_AUTH,   TLS_WANT_READ,
-                                 TLS_WANT_READ, TLS_WANT_READ};
+static const int fz_end_rc[8] = {TLS_WANT_READ,  TLS_E_CLOSED, TLS_E_IO,
+                                 TLS_E_PROTOCOL, TLS_E_AUTH,   TLS_E_NOMEM,
+                                 TLS_WANT_READ,  TLS_WANT_READ};
 static const int fz_hs_rc[4] = {TLS_OK, TLS_OK, TLS_E_AUTH, TLS_E_IO};
 static const uint64_t fz_clock_step[8] = {0, 1, 10, 100, 260, 1000, 10000, 100000};
 
@@ -164,13 +165,23 @@ static void fz_model_build(fz_model_t *m, const uint8_t *s, size_t *len,
         }
         const uint8_t *body = s + pos + h.header_len;
         size_t avail = l - pos - h.header_len;
-        if (h.flags & ZMTP_FLAG_COMMAND) {
-            if (h.size > CONN_COMMAND_MAX) {
+        int command = (h.flags & ZMTP_FLAG_COMMAND) != 0;
+        /* Small commands come whole from the input buffer; anything else
+         * only after the handshake, within ZMQ_MAXMSGSIZE, read in place. */
+        if (!command || h.size > CONN_COMMAND_MAX) {
+            if (!m->ready ||
+                (cfg->maxmsgsize >= 0 && h.size > (uint64_t)cfg->maxmsgsize)) {
                 m->fatal = 1;
                 break;
             }
-            if (h.size > avail)
+            if (h.size > FZ_FRAME_MAX) {
+                *len = pos;
                 break;
+            }
+        }
+        if (h.size > avail)
+            break;
+        if (command) {
             size_t before = m->n;
             if (fz_model_command(m, body, (size_t)h.size, cfg->app_type) < 0) {
                 m->fatal = 1;
@@ -181,16 +192,6 @@ static void fz_model_build(fz_model_t *m, const uint8_t *s, size_t *len,
             if (m->n != before)
                 open = 0;
         } else {
-            if (!m->ready || (cfg->maxmsgsize >= 0 && h.size > (uint64_t)cfg->maxmsgsize)) {
-                m->fatal = 1;
-                break;
-            }
-            if (h.size > FZ_FRAME_MAX) {
-                *len = pos;
-                break;
-            }
-            if (h.size > avail)
-                break;
             int more = (h.flags & ZMTP_FLAG_MORE) != 0;
             fz_part_t p = {.data = body, .len = (size_t)h.size, .more = more, .flag = -1};
             fz_push(&m->parts, &m->n, &m->cap, p);
@@ -207,7 +208,7 @@ typedef struct fz_run {
     ep_cfg_t cfg;
     conn_t *conn;
     fz_model_t model;
-    subs_t *subs;
+    bridge_subs_t *subs;
     size_t nreplay; /* replay_topics[0..nreplay) were in subs at attach */
     fz_part_t app[FZ_APP_PARTS];
     uint8_t *app_mem[FZ_APP_PARTS];
@@ -219,7 +220,7 @@ typedef struct fz_run {
     uint32_t value;
 } fz_run_t;
 
-static const uint8_t fz_long_topic[300] = {'T'};
+static const uint8_t fz_long_topic[300] = {'T'}; /* long form, zero-padded */
 static const struct {
     const uint8_t *p;
     size_t len;
@@ -250,7 +251,7 @@ static int fz_established(conn_t *c, void *arg)
         r->refused = 1;
         return -ENOMEM;
     }
-    r->nreplay = r->subs != NULL ? subs_count(r->subs) : 0;
+    r->nreplay = r->subs != NULL ? bridge_subs_count(r->subs) : 0;
     conn_attach(c, fz_bridge_open(), r->own_bridge, r->subs);
     conn_publish_peer(c, id, len);
     r->attached = 1;
@@ -287,7 +288,8 @@ static void fz_ended(conn_t *c, void *arg, conn_end_t why, uint32_t value)
         if (fz.ev_failed)
             FZ_CHECK(fz.failed_value == value);
     } else {
-        FZ_CHECK(why == CONN_END_CLOSED || why == CONN_END_DRAINED || why == CONN_END_AUTH);
+        FZ_CHECK(why == CONN_END_CLOSED || why == CONN_END_DRAINED ||
+                 why == CONN_END_AUTH);
     }
     int was_up = fz.is_server ? fz.ev_succeeded : fz.ev_connected;
     FZ_CHECK(fz.ev_disconnected ==
@@ -358,7 +360,7 @@ static void fz_app_build(fz_run_t *r, uint8_t count, uint8_t shape)
             continue;
         }
         int parts = 1 + (int)((x >> 8) % 3);
-        for (int k = 0; k < parts && n < FZ_APP_PARTS; k++) {
+        for (int k = 0; k < parts; k++) {
             size_t len = fz_part_size(&seed, &big);
             uint8_t *p = malloc(len ? len : 1);
             FZ_CHECK(p != NULL);
@@ -367,16 +369,14 @@ static void fz_app_build(fz_run_t *r, uint8_t count, uint8_t shape)
             r->app_mem[n] = p;
             r->app[n++] = (fz_part_t){.data = p, .len = len, .more = k + 1 < parts};
         }
-        r->app[n - 1].more = 0;
     }
     /* What the conn must treat as a subscription: SUB/XSUB side, a whole
      * single-part message, first byte 1 or 0. */
     for (size_t i = 0; i < n; i++) {
-        int single = !r->app[i].more && (i == 0 || !r->app[i - 1].more);
-        r->app[i].flag = sub_side && single && subs_is_subscription(r->app[i].data,
-                                                                    r->app[i].len)
-                             ? r->app[i].data[0]
-                             : -1;
+        fz_part_t *p = &r->app[i];
+        int single = !p->more && (i == 0 || !r->app[i - 1].more);
+        int sub = sub_side && single && bridge_subs_is_subscription(p->data, p->len);
+        p->flag = sub ? p->data[0] : -1;
     }
     fz.app = r->app;
     fz.app_n = n;
@@ -390,9 +390,8 @@ static void fz_app_build(fz_run_t *r, uint8_t count, uint8_t shape)
 static fz_part_t fz_out_item(const fz_run_t *r, size_t k)
 {
     if (k < r->nreplay)
-        return (fz_part_t){.data = fz_replay_topics[k].p,
-                           .len = fz_replay_topics[k].len,
-                           .flag = 1};
+        return (fz_part_t){
+            .data = fz_replay_topics[k].p, .len = fz_replay_topics[k].len, .flag = 1};
     fz_part_t p = fz.app[k - r->nreplay];
     if (p.flag >= 0) {
         p.data++;
@@ -409,9 +408,11 @@ static int fz_check_output(const fz_run_t *r)
     size_t len = fz.out_len;
     uint8_t greeting[ZMTP_GREETING_SIZE];
     FZ_CHECK(zmtp_greeting_encode(greeting, 1, "NULL", fz.is_server) == sizeof(greeting));
-    FZ_CHECK(memcmp(w, greeting, len < sizeof(greeting) ? len : sizeof(greeting)) == 0);
-    if (len < sizeof(greeting))
+    if (len < sizeof(greeting)) {
+        FZ_CHECK(len == 0 || memcmp(w, greeting, len) == 0);
         return len == 0 && r->nreplay + fz.app_next == 0;
+    }
+    FZ_CHECK(memcmp(w, greeting, sizeof(greeting)) == 0);
 
     int t = r->cfg.app_type;
     size_t idlen =
@@ -442,7 +443,8 @@ static int fz_check_output(const fz_run_t *r)
                 FZ_CHECK(zmtp_command_is(&cmd, "READY"));
                 FZ_CHECK(zmtp_ready_parse(cmd.data, cmd.data_len, &rd) == ZMTP_OK);
                 FZ_CHECK(rd.socket_type == t && rd.identity_len == idlen);
-                FZ_CHECK(idlen == 0 || memcmp(rd.identity, r->cfg.routing_id, idlen) == 0);
+                FZ_CHECK(idlen == 0 ||
+                         memcmp(rd.identity, r->cfg.routing_id, idlen) == 0);
                 ready = 1;
             } else if (zmtp_command_is(&cmd, "PING")) {
                 uint16_t got;
@@ -577,11 +579,32 @@ static void fz_drive(fz_run_t *r, int drain_iter)
     }
 }
 
+/* FZ_TRACE=1 in the environment: one line per input, for reading a
+ * reproducer. */
+static void fz_trace(const fz_run_t *r, int complete)
+{
+    static int on = -1;
+    if (on < 0)
+        on = getenv("FZ_TRACE") != NULL;
+    if (!on)
+        return;
+    fprintf(stderr,
+            "fz: type %d server %d | in %zu/%zu model %zu parts%s | delivered %zu | "
+            "app %zu/%zu | out %zu%s | events C%d S%d F%#x D%d | ended %d why %d "
+            "value %u%s%s\n",
+            r->cfg.app_type, fz.is_server, fz.in_pos, fz.in_len, r->model.n,
+            r->model.fatal ? " fatal" : "", fz.delivered, fz.app_next, fz.app_n,
+            fz.out_len, complete ? " complete" : "", fz.ev_connected, fz.ev_succeeded,
+            (unsigned)fz.ev_failed, fz.ev_disconnected, fz.ended, (int)r->why, r->value,
+            fz.injected ? " injected" : "", r->drain_requested ? " drain" : "");
+}
+
 /* After the run, with the conn destroyed. */
 static void fz_verdict(fz_run_t *r)
 {
     const fz_model_t *m = &r->model;
     int complete = fz_check_output(r);
+    fz_trace(r, complete);
     FZ_CHECK(!fz.delivering);
     if (!fz.ended) {
         /* Free-flowing input and output, and still up: the input was
@@ -642,11 +665,11 @@ static void fz_setup(fz_run_t *r, const uint8_t *h)
     fz.peer_info_rc = (h[4] >> 7) & 1 ? -ENOENT : 0;
 
     if (bridge_carries_subscriptions(cfg->app_type) && !fz.is_server) {
-        FZ_CHECK(subs_new(&r->subs) == 0);
+        FZ_CHECK(bridge_subs_new(&r->subs) == 0);
         for (int i = 0; i < (h[6] & 3); i++) {
             uint8_t msg[301] = {1};
             memcpy(msg + 1, fz_replay_topics[i].p, fz_replay_topics[i].len);
-            FZ_CHECK(subs_apply(r->subs, msg, fz_replay_topics[i].len + 1) == 0);
+            FZ_CHECK(bridge_subs_apply(r->subs, msg, fz_replay_topics[i].len + 1) == 0);
         }
     }
     r->drain_deadline = h[7] >> 7;
@@ -701,7 +724,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_bridge_close();
     close(sv[1]);
     rx_loop_destroy(&fz.loop);
-    subs_destroy(&r->subs);
+    bridge_subs_destroy(&r->subs);
     for (size_t i = 0; i < FZ_APP_PARTS; i++)
         free(r->app_mem[i]);
     free(r->model.parts);

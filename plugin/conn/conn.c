@@ -56,7 +56,7 @@ int conn_end(conn_t *c, conn_end_t why, uint32_t value)
     int was_up = c->is_server ? c->ses.succeeded : c->ses.connected_emitted;
     if (was_up && why != CONN_END_AUTH && why != CONN_END_DRAINED)
         conn_emit(c, ZMQ_EVENT_DISCONNECTED, (uint32_t)c->fd);
-    if (why == CONN_END_PROTOCOL && c->phase >= CONN_PH_READY) {
+    if (why == CONN_END_PROTOCOL && c->phase >= CONN_PH_READY && !c->end.tls_failed) {
         /* Tell the peer why (rfc 37 ERROR) and let our READY, already
          * queued, go out first: the peer then sees the mismatch itself
          * instead of a bare reset. Best effort, never waits. */
@@ -75,8 +75,15 @@ int conn_end_tls(conn_t *c, int rc)
 {
     int alert = tls_conn_alert(c->tls);
     int up = c->ses.succeeded;
+    /* tls.h: after a failure only queries and destroy; no ERROR goes out */
+    c->end.tls_failed = 1;
     switch (rc) {
     case TLS_E_AUTH:
+        /* A certificate alert on an established connection (a peer that
+         * stopped trusting us) ends it like any other loss: DISCONNECTED,
+         * and the transient schedule, not the auth one. */
+        if (up)
+            return conn_end(c, CONN_END_CLOSED, alert < 0 ? ECONNRESET : (uint32_t)alert);
         return conn_end(c, CONN_END_AUTH, alert < 0 ? 0 : (uint32_t)alert);
     case TLS_E_PROTOCOL:
         return conn_end(c, up ? CONN_END_CLOSED : CONN_END_PROTOCOL,

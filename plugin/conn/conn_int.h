@@ -140,6 +140,7 @@ typedef struct conn_drive_state {
 
 typedef struct conn_end_state {
     int dead;
+    int tls_failed; /* the TLS connection failed: nothing more is written */
     conn_end_t why;
     uint32_t value;
 } conn_end_state_t;

@@ -196,6 +196,8 @@ static int conn_on_ready(conn_t *c, const zmtp_command_t *cmd)
     rc = c->owner.established(c, c->owner.arg);
     if (rc < 0)
         return conn_end(c, CONN_END_NO_DETAIL, (uint32_t)-rc);
+    if (c->end.dead)
+        return -1; /* ended inside established (attaching ran out of memory) */
     c->ses.succeeded = 1;
     conn_hb_start(c);
     conn_emit(c, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0);
@@ -244,6 +246,10 @@ static int conn_on_ping(conn_t *c, const zmtp_command_t *cmd)
  * from its pipe: 1 or 0, then the topic. */
 static int conn_on_subscription(conn_t *c, const zmtp_command_t *cmd, int cancel)
 {
+    /* rfc 37 allows commands only between messages; here it would become
+     * the last part of the message being assembled. */
+    if (c->ses.nparts > 0)
+        return conn_end(c, CONN_END_CLOSED, EPROTO);
     zmq_msg_t m;
     if (zmq_msg_init_size(&m, cmd->data_len + 1) != 0)
         return conn_end(c, CONN_END_CLOSED, ENOMEM);
@@ -401,7 +407,7 @@ static int conn_on_frame(conn_t *c, int *budget)
         c->ses.big_fill = have;
         return 2;
     }
-    if (command) /* only when a larger one arrives whole in the buffer */
+    if (command) /* defensive: a command this large cannot fit the buffer */
         return conn_on_big_command(c, &m);
     return conn_parts_push(c, &m, more);
 }

@@ -187,10 +187,13 @@ static void fz_model_build(fz_model_t *m, const uint8_t *s, size_t *len,
                 m->fatal = 1;
                 break;
             }
-            /* A subscription is a part without MORE: it ends whatever
-             * message the peer left open, as the conn assembles it. */
-            if (m->n != before)
-                open = 0;
+            /* rfc 37: commands only between messages. A subscription
+             * inside one would become its last part: the conn ends there. */
+            if (m->n != before && open > 0) {
+                m->n = before;
+                m->fatal = 1;
+                break;
+            }
         } else {
             int more = (h.flags & ZMTP_FLAG_MORE) != 0;
             fz_part_t p = {.data = body, .len = (size_t)h.size, .more = more, .flag = -1};
@@ -288,8 +291,8 @@ static void fz_ended(conn_t *c, void *arg, conn_end_t why, uint32_t value)
         if (fz.ev_failed)
             FZ_CHECK(fz.failed_value == value);
     } else {
-        FZ_CHECK(why == CONN_END_CLOSED || why == CONN_END_DRAINED ||
-                 why == CONN_END_AUTH);
+        /* an established connection ends CLOSED, whatever alert ends it */
+        FZ_CHECK(why == CONN_END_CLOSED || why == CONN_END_DRAINED);
     }
     int was_up = fz.is_server ? fz.ev_succeeded : fz.ev_connected;
     FZ_CHECK(fz.ev_disconnected ==

@@ -342,7 +342,9 @@ static void reconnect_resume(void *ctx)
             io_check_clean(&req, IO_UNTIL_END);
             if (tu_events_count(&req.log, ZMQ_EVENT_DISCONNECTED) == 0)
                 TU_PEER_EXPECT(&req, ZMQ_EVENT_DISCONNECTED);
-            CHECK_EQ(TU_PEER_EXPECT(&req, ZMQ_EVENT_HANDSHAKE_SUCCEEDED), 0);
+            /* The reconnect may be done already: io_check_clean read it. */
+            if (tu_events_count(&req.log, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) < 2)
+                CHECK_EQ(TU_PEER_EXPECT(&req, ZMQ_EVENT_HANDSHAKE_SUCCEEDED), 0);
             CHECK_EQ(tu_events_count(&req.log, ZMQ_EVENT_CONNECTED), 2);
             CHECK_EQ(tu_events_count(&req.log, ZMQ_EVENT_DISCONNECTED), 1);
             /* Nothing failed on the way from one connection to the next. */

@@ -53,12 +53,13 @@ int buf_reserve(buf_t *b, size_t n)
     size_t cap = b->cap ? b->cap : (BUF_FIRST < b->limit ? BUF_FIRST : b->limit);
     while (cap - held < n)
         cap = cap > b->limit / 2 ? b->limit : cap * 2;
-    buf_compact(b);
+    /* grow first: a failed realloc leaves the buffer as it was */
     uint8_t *p = realloc(b->data, cap);
     if (p == NULL)
         return -ENOMEM;
     b->data = p;
     b->cap = cap;
+    buf_compact(b);
     return 0;
 }
 

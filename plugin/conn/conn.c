@@ -396,7 +396,8 @@ void conn_drain(conn_t *c, uint64_t deadline_ms)
 void conn_publish_peer(conn_t *c, const uint8_t *routing_id, size_t routing_id_len)
 {
     tls_peer_info_t info;
-    if (tls_conn_peer_info(c->tls, &info) != 0)
+    /* an ended connection has no peer to show */
+    if (c->end.dead || tls_conn_peer_info(c->tls, &info) != 0)
         return;
     char addr[64] = "";
     struct sockaddr_storage ss;

@@ -456,7 +456,9 @@ static void conn_on_hb(rx_timer_t *t)
         return;
     c->hb.ping_due = 1;
     (void)conn_queue_heartbeats(c);
-    rx_timer_start(c->loop, &c->hb.ivl_timer, (uint64_t)c->cfg->heartbeat_ivl);
+    /* a PING that does not fit ends the connection: no next interval */
+    if (!c->end.dead)
+        rx_timer_start(c->loop, &c->hb.ivl_timer, (uint64_t)c->cfg->heartbeat_ivl);
     conn_drive_from_timer(c);
 }
 

@@ -7,6 +7,7 @@
 #include "io/io.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -38,6 +39,27 @@ typedef struct ep_term {
 /* I/O thread only */
 static ep_t *ep_list;
 static ep_term_t *ep_terms;
+
+/* The child of a fork has no I/O thread: the parent's endpoints and the
+ * terminations waiting on them (whose records live on parent threads'
+ * stacks) are not the child's. */
+static void ep_fork_forget(void)
+{
+    ep_list = NULL;
+    ep_terms = NULL;
+}
+
+static void ep_fork_register(void)
+{
+    (void)io_on_fork_child(ep_fork_forget); /* the first of IO_FORK_HOOKS */
+}
+
+/* Before anything reaches the I/O thread's lists. */
+static void ep_init(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, ep_fork_register);
+}
 
 static int ep_ctx_busy(void *ctx)
 {
@@ -161,6 +183,7 @@ int ep_connect(ep_cfg_t *cfg)
 
 int ep_bind(ep_cfg_t *cfg, int listen_fd)
 {
+    ep_init();
     ep_cmd_t *cmd = ep_cmd_new(listen_fd >= 0 ? EP_CMD_BIND : EP_CMD_CONNECT);
     int rc = -ENOMEM;
     if (cmd != NULL) {
@@ -259,6 +282,7 @@ static void ep_ctx_term_run(void *arg, io_sync_t *sync)
 
 void ep_ctx_term(void *ctx)
 {
+    ep_init();
     ep_term_t t = {.ctx = ctx};
     (void)io_call(ep_ctx_term_run, &t);
     /* Stop the thread once nothing is left, so a process that ends its

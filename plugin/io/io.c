@@ -67,10 +67,13 @@ static struct {
     rx_loop_t *loop;
     /* objects alive or about to be created: the thread stops only at 0 */
     atomic_int live;
+    atomic_int idle_stop; /* the stop under way is io_stop_if_idle's */
 
     /* fork: the locks held across it, and the I/O thread parked meanwhile */
     pthread_mutex_t *fork_locks[IO_FORK_LOCKS];
     int nfork_locks;
+    void (*fork_forget[IO_FORK_HOOKS])(void); /* layers above, in the child */
+    int nfork_forget;
     /* guards the list only, held for nothing else: a lock's first use (on
      * any thread, the I/O thread included) adds it without waiting on
      * io.lock, which may be held by a thread that waits for the I/O
@@ -245,6 +248,11 @@ static void *io_main(void *arg)
     pthread_setname_np(pthread_self(), "zmtls/IO");
     io.thread_opts_applied = 0;
     rx_loop_run(io.loop);
+    /* Stopped for being idle: work posted before the stop (an io_call whose
+     * caller waits, a command about objects that are gone) still runs, and
+     * finds nothing to act on. Stopped at exit: nothing more runs. */
+    if (atomic_load(&io.idle_stop))
+        rx_loop_run_posted(io.loop);
     /* The thread is stopping: whatever still lingers closes now. */
     while (io.lingering != NULL)
         io_linger_done(io.lingering);
@@ -356,10 +364,13 @@ static void io_fork_child(void)
     io.running = 0;
     io.loop = NULL;
     atomic_store(&io.live, 0);
+    atomic_store(&io.idle_stop, 0);
     io.monitors = NULL;
     io.lingering = NULL;
     pthread_mutex_init(&io.lock, NULL);
     io_guard_init();
+    for (int i = 0; i < io.nfork_forget; i++)
+        io.fork_forget[i]();
 }
 
 static void io_register_fork(void)
@@ -383,6 +394,19 @@ void io_init(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, io_register_fork);
+}
+
+int io_on_fork_child(void (*forget)(void))
+{
+    io_init();
+    pthread_mutex_lock(&io.fork_list_lock);
+    int rc = -ENOSPC;
+    if (io.nfork_forget < IO_FORK_HOOKS) {
+        io.fork_forget[io.nfork_forget++] = forget;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&io.fork_list_lock);
+    return rc;
 }
 
 void io_shared_lock(io_shared_lock_t *l)
@@ -495,8 +519,10 @@ void io_stop_if_idle(void)
 {
     pthread_mutex_lock(&io.lock);
     if (io.running && atomic_load(&io.live) == 0) {
+        atomic_store(&io.idle_stop, 1);
         rx_loop_stop(io.loop);
         pthread_join(io.thread, NULL);
+        atomic_store(&io.idle_stop, 0);
         rx_loop_destroy(&io.loop);
         io.running = 0;
     }

@@ -85,6 +85,13 @@ typedef struct io_shared_lock {
 void io_shared_lock(io_shared_lock_t *l);
 void io_shared_unlock(io_shared_lock_t *l);
 
+/* A layer above that keeps I/O-thread objects of its own (ep's endpoint
+ * list) registers `forget` once: it runs in the child of a fork, after io
+ * has forgotten the parent's thread, and must drop (not free, not touch)
+ * what belonged to it. 0, or -ENOSPC past IO_FORK_HOOKS. */
+#define IO_FORK_HOOKS 4
+int io_on_fork_child(void (*forget)(void));
+
 /* Application threads wrap what they do inside OpenSSL (building and
  * freeing credentials) in these: fork() waits for such sections to end, so
  * a child never inherits an OpenSSL lock held by a thread it does not

@@ -56,3 +56,15 @@ void rxi_work_run(rx_loop_t *loop)
         w = next;
     }
 }
+
+void rx_loop_run_posted(rx_loop_t *loop)
+{
+    for (;;) {
+        pthread_mutex_lock(&loop->lock);
+        int empty = loop->work_head == NULL;
+        pthread_mutex_unlock(&loop->lock);
+        if (empty)
+            return;
+        rxi_work_run(loop);
+    }
+}

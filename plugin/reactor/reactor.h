@@ -143,5 +143,10 @@ int rx_loop_run(rx_loop_t *loop);
  * requested while the loop is not running is kept: the next rx_loop_run
  * does one iteration (without blocking) and returns. */
 void rx_loop_stop(rx_loop_t *loop);
+/* Runs the work posted so far, and what that work posts, until the queue is
+ * empty. Loop thread, after rx_loop_run returned: an owner that stops its
+ * loop for good calls it so that work posted just before the stop is run,
+ * not dropped (a caller may be waiting on it). */
+void rx_loop_run_posted(rx_loop_t *loop);
 
 #endif

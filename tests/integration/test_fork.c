@@ -27,19 +27,31 @@
  * stuck on the peer table lock when the handshake completes). The parent
  * waits for each child on a deadline (pidfd, else waitpid polling) and
  * SIGKILLs one that outlives it. Every child must exit 0.
+ *
+ * Then a fork while a zmq_ctx_term waits on the I/O thread: a second
+ * context's DEALER is closed with a message queued for a tls:// endpoint
+ * that refuses connections (its endpoint lingers), and another thread's
+ * zmq_ctx_term waits for it. TERM_FORKS children are forked while it waits,
+ * each running the same child; the waiting termination belongs to the
+ * parent's I/O thread and must be forgotten in the child with it. A tls://
+ * ROUTER then binds the port, the queued message is delivered and the
+ * termination returns.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -62,6 +74,8 @@
 #define CHILD_KILL_MS 14000
 /* Exit status of a child whose watchdog fired: CHILD_HUNG + step. */
 #define CHILD_HUNG 100
+/* Children forked while a context termination waits. */
+#define TERM_FORKS 3
 
 /* ------------------------------------------------------------------ */
 /* Child                                                                */
@@ -400,6 +414,92 @@ static int children_reap(child_t *kids, int n, int64_t wait_until, tally_t *t)
     return kept;
 }
 
+/* ------------------------------------------------------------------ */
+/* A fork while a context termination waits                            */
+
+typedef struct pending_term {
+    void *ctx;
+    atomic_int tid;
+    pthread_t thread;
+} pending_term_t;
+
+static void *pending_term_run(void *arg)
+{
+    pending_term_t *p = arg;
+    atomic_store(&p->tid, (int)syscall(SYS_gettid));
+    CHECK_EQ(zmq_ctx_term(p->ctx), 0);
+    return NULL;
+}
+
+/* Whether thread tid is blocked in futex(2) (a condition wait): the
+ * termination waits on the I/O thread that way. */
+static int thread_in_futex(int tid)
+{
+    char path[64], line[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    int in = fgets(line, sizeof line, f) != NULL && atol(line) == SYS_futex;
+    fclose(f);
+    return in;
+}
+
+/* Returns how many children exited 0. */
+static int forks_while_term_waits(const peers_hammer_t *ph, tally_t *t)
+{
+    int holder;
+    int port = tu_closed_port(&holder);
+    char ep[TU_EP_MAX];
+    snprintf(ep, sizeof ep, "tls://127.0.0.1:%d", port);
+
+    pending_term_t p = {.ctx = zmq_ctx_new()};
+    CHECK(p.ctx != NULL);
+    void *dealer = tu_socket(p.ctx, ZMQ_DEALER);
+    tu_set_creds(dealer, "client.pem", "client.key", "ca.pem");
+    tu_set_int(dealer, ZMQ_LINGER, 60000);
+    tu_set_int(dealer, ZMQ_RECONNECT_IVL, 50);
+    CHECK_EQ(zmq_connect(dealer, ep), 0);
+    CHECK_EQ(tu_send_str(dealer, "kept", 0), 4);
+    CHECK_EQ(zmq_close(dealer), 0);
+    CHECK_EQ(pthread_create(&p.thread, NULL, pending_term_run, &p), 0);
+    int64_t until = tu_now_ms() + TU_TIMEOUT_MS;
+    while ((atomic_load(&p.tid) == 0 || !thread_in_futex(atomic_load(&p.tid))) &&
+           tu_now_ms() < until)
+        sched_yield();
+    CHECK(thread_in_futex(atomic_load(&p.tid)));
+
+    int ok_before = t->ok;
+    for (int i = 0; i < TERM_FORKS; i++) {
+        child_t c = {.index = FORKS + i, .forked_ms = tu_now_ms()};
+        c.pid = fork();
+        CHECK(c.pid >= 0);
+        if (c.pid == 0)
+            child_main(ph->server_subject, ph->client_subject);
+        c.pidfd = pidfd_for(c.pid);
+        int left = 1;
+        while (left > 0)
+            left = children_reap(&c, 1, INT64_MAX, t);
+    }
+
+    /* The endpoint appears: the message goes and the termination ends. */
+    void *ctx = zmq_ctx_new();
+    CHECK(ctx != NULL);
+    void *router = tu_socket(ctx, ZMQ_ROUTER);
+    tu_set_creds(router, "server.pem", "server.key", "ca.pem");
+    close(holder);
+    CHECK_EQ(zmq_bind(router, ep), 0);
+    tu_msg_t m;
+    CHECK_EQ(tu_recv_msg(router, &m, TU_TIMEOUT_MS), 0);
+    CHECK_EQ(m.n, 2);
+    CHECK(tu_msg_part_is(&m, 1, "kept"));
+    tu_msg_close(&m);
+    CHECK_EQ(pthread_join(p.thread, NULL), 0);
+    CHECK_EQ(zmq_close(router), 0);
+    CHECK_EQ(zmq_ctx_term(ctx), 0);
+    return t->ok - ok_before;
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -452,6 +552,7 @@ int main(int argc, char **argv)
     CHECK_EQ(pthread_join(pt, NULL), 0);
     while (inflight > 0)
         inflight = children_reap(kids, inflight, INT64_MAX, &t);
+    int term_ok = forks_while_term_waits(&ph, &t);
 
     printf(
         "fork: %d children forked in %lld ms (%d watched by pidfd) while the hammers "
@@ -463,6 +564,8 @@ int main(int argc, char **argv)
     for (int s = 0; s < STEP_COUNT; s++)
         if (t.hung_at[s] > 0)
             printf("fork:   hung in %s: %d\n", step_names[s], t.hung_at[s]);
+    printf("fork: while a context termination waited: %d of %d children ok\n", term_ok,
+           TERM_FORKS);
 
     CHECK_EQ(zmq_close(rh.spare), 0);
     CHECK_EQ(zmq_close(ph.dealer), 0);
@@ -471,7 +574,7 @@ int main(int argc, char **argv)
 
     CHECK_EQ(t.hung, 0);
     CHECK_EQ(t.failed, 0);
-    CHECK_EQ(t.ok, forked);
+    CHECK_EQ(t.ok, forked + TERM_FORKS);
     CHECK_INT(forked, >=, MIN_FORKS);
     return 0;
 }

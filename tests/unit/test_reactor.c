@@ -1076,6 +1076,48 @@ static void test_destroy_pending(void)
     close(fds[1]);
 }
 
+typedef struct late {
+    rx_loop_t *loop;
+    rx_work_t w[3];
+    int ran[3];
+} late_t;
+
+/* w[0] stops the loop and posts w[1], which posts w[2]. */
+static void late_cb(rx_work_t *w)
+{
+    late_t *l = w->data;
+    int idx = (int)(w - l->w);
+    l->ran[idx]++;
+    if (idx == 0) {
+        rx_loop_stop(l->loop);
+        rx_post(l->loop, &l->w[1]);
+    } else if (idx == 1) {
+        rx_post(l->loop, &l->w[2]);
+    }
+}
+
+/* Work posted once the loop stopped runs in rx_loop_run_posted, with what
+ * it posts; an empty queue is a no-op. */
+static void test_run_posted(void)
+{
+    static late_t l;
+    memset(&l, 0, sizeof l);
+    l.loop = new_loop();
+    rx_loop_run_posted(l.loop);
+    for (int i = 0; i < 3; i++)
+        l.w[i] = (rx_work_t){.cb = late_cb, .data = &l};
+    rx_post(l.loop, &l.w[0]);
+    run_loop(l.loop, "run posted");
+    CHECK_EQ(l.ran[0], 1);
+    CHECK_EQ(l.ran[1], 0);
+    rx_loop_run_posted(l.loop);
+    CHECK_EQ(l.ran[1], 1);
+    CHECK_EQ(l.ran[2], 1);
+    rx_loop_run_posted(l.loop);
+    CHECK_EQ(l.ran[2], 1);
+    rx_loop_destroy(&l.loop);
+}
+
 static void test_clock(void)
 {
     uint64_t a = rx_clock_ms();
@@ -1108,6 +1150,7 @@ int main(void)
     test_stop_from_thread();
     test_stop_before_run();
     test_destroy_pending();
+    test_run_posted();
     puts("reactor: ok");
     return 0;
 }

@@ -87,9 +87,45 @@ extern "C" {
  * connection a full handshake. */
 #define ZMTLS_RESUME (ZMTLS_OPTION_BASE + 11)
 
+/*
+ * Limits on what a peer can make this process hold. Both sides, read at
+ * zmq_connect / zmq_bind like libzmq's options; -1 means no limit.
+ *
+ * A message is kept until its last part has arrived (so a connection lost
+ * in the middle never delivers half of it). A peer that goes past either
+ * limit with a message still open gets an rfc 37 ERROR command and is
+ * disconnected (DISCONNECTED on the monitor, errno EMSGSIZE internally):
+ *   ZMTLS_MULTIPART_MAX_PARTS  int: parts of one message, its last
+ *                              included; default 65536, >= 1 or -1
+ *   ZMTLS_MULTIPART_MAX_BYTES  int64_t: bytes in the parts before a
+ *                              message's last; default 256 MiB, >= 0 or -1
+ * ZMQ_MAXMSGSIZE applies first, to every frame (commands included), as in
+ * libzmq; whatever the sizes a peer declares, memory for a frame grows
+ * only as its bytes arrive.
+ *
+ * Handshakes in progress on one tls:// bind (from TCP accept until ZMTP
+ * READY was exchanged, certificate checks included). A connection over
+ * either cap is closed at once, before any TLS work, and reported as
+ * ZMQ_EVENT_ACCEPT_FAILED with ENOBUFS (listener cap) or EBUSY (the
+ * source address's cap); its client retries on its reconnect schedule:
+ *   ZMTLS_HANDSHAKES_MAX       int: on the listener, default 256, >= 1
+ *   ZMTLS_HANDSHAKES_PER_ADDR  int: from one source IP address, default
+ *                              32, >= 1
+ * The TLS phase always has a deadline: ZMQ_HANDSHAKE_IVL, or 30 s when that
+ * is 0 (then only the ZMTP handshake that follows has none, as in libzmq).
+ */
+#define ZMTLS_MULTIPART_MAX_PARTS (ZMTLS_OPTION_BASE + 12)
+#define ZMTLS_MULTIPART_MAX_BYTES (ZMTLS_OPTION_BASE + 13)
+#define ZMTLS_HANDSHAKES_MAX      (ZMTLS_OPTION_BASE + 14)
+#define ZMTLS_HANDSHAKES_PER_ADDR (ZMTLS_OPTION_BASE + 15)
+
 /* Defaults of the integer options above. */
-#define ZMTLS_AUTH_IVL_DEFAULT     1000
-#define ZMTLS_AUTH_IVL_MAX_DEFAULT 60000
+#define ZMTLS_AUTH_IVL_DEFAULT            1000
+#define ZMTLS_AUTH_IVL_MAX_DEFAULT        60000
+#define ZMTLS_MULTIPART_MAX_PARTS_DEFAULT 65536
+#define ZMTLS_MULTIPART_MAX_BYTES_DEFAULT ((int64_t)256 * 1024 * 1024)
+#define ZMTLS_HANDSHAKES_MAX_DEFAULT      256
+#define ZMTLS_HANDSHAKES_PER_ADDR_DEFAULT 32
 
 /*
  * Monitor events for tls:// endpoints use libzmq's codes and two-frame

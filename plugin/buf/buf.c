@@ -39,21 +39,10 @@ void buf_compact(buf_t *b)
     b->rd = 0;
 }
 
-int buf_reserve(buf_t *b, size_t n)
+/* Grows to cap (> b->cap, <= limit); a failed realloc leaves the buffer as
+ * it was. */
+static int buf_grow(buf_t *b, size_t cap)
 {
-    if (b->cap - b->wr >= n)
-        return 0;
-    size_t held = b->wr - b->rd;
-    if (n > b->limit || held > b->limit - n)
-        return -ENOBUFS;
-    if (b->cap - held >= n) {
-        buf_compact(b);
-        return 0;
-    }
-    size_t cap = b->cap ? b->cap : (BUF_FIRST < b->limit ? BUF_FIRST : b->limit);
-    while (cap - held < n)
-        cap = cap > b->limit / 2 ? b->limit : cap * 2;
-    /* grow first: a failed realloc leaves the buffer as it was */
     uint8_t *p = realloc(b->data, cap);
     if (p == NULL)
         return -ENOMEM;
@@ -61,6 +50,51 @@ int buf_reserve(buf_t *b, size_t n)
     b->cap = cap;
     buf_compact(b);
     return 0;
+}
+
+/* 1: room already; 0: must grow; < 0: past the limit. Compacts when that
+ * makes the room. */
+static int buf_room_for(buf_t *b, size_t n)
+{
+    if (b->cap - b->wr >= n)
+        return 1;
+    size_t held = b->wr - b->rd;
+    if (n > b->limit || held > b->limit - n)
+        return -ENOBUFS;
+    if (b->cap - held >= n) {
+        buf_compact(b);
+        return 1;
+    }
+    return 0;
+}
+
+int buf_reserve(buf_t *b, size_t n)
+{
+    int rc = buf_room_for(b, n);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    size_t held = b->wr - b->rd;
+    size_t cap = b->cap ? b->cap : (BUF_FIRST < b->limit ? BUF_FIRST : b->limit);
+    while (cap - held < n)
+        cap = cap > b->limit / 2 ? b->limit : cap * 2;
+    return buf_grow(b, cap);
+}
+
+int buf_reserve_exact(buf_t *b, size_t n)
+{
+    int rc = buf_room_for(b, n);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    return buf_grow(b, b->wr - b->rd + n);
+}
+
+uint8_t *buf_detach(buf_t *b, size_t *len)
+{
+    buf_compact(b);
+    uint8_t *p = b->data;
+    *len = b->wr;
+    buf_init(b, b->limit);
+    return p;
 }
 
 uint8_t *buf_space(buf_t *b, size_t n, int *err)

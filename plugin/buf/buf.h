@@ -60,6 +60,13 @@ static inline size_t buf_room(const buf_t *b)
  * -ENOMEM. Growth doubles from 16 KiB (or the limit, if smaller), capped at
  * the limit. */
 int buf_reserve(buf_t *b, size_t n);
+/* Like buf_reserve, but growth is to exactly held + n bytes: for a buffer
+ * whose size must follow what has arrived, never run ahead of it. */
+int buf_reserve_exact(buf_t *b, size_t n);
+/* Hands the memory over: returns it with the held bytes at its start
+ * (*len of them; free() it), or NULL with *len 0 when nothing was
+ * allocated. The buffer is left empty, with nothing allocated. */
+uint8_t *buf_detach(buf_t *b, size_t *len);
 /* Like buf_reserve, and returns where the n bytes go (NULL on failure, with
  * the error in *err when err is not NULL). */
 uint8_t *buf_space(buf_t *b, size_t n, int *err);

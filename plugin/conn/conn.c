@@ -71,6 +71,15 @@ int conn_end(conn_t *c, conn_end_t why, uint32_t value)
     return -1;
 }
 
+int conn_end_limit(conn_t *c, const char *reason, int err)
+{
+    if (!c->end.dead && !c->end.tls_failed) {
+        conn_queue_error(c, reason);
+        conn_flush(c);
+    }
+    return conn_end(c, CONN_END_CLOSED, (uint32_t)err);
+}
+
 int conn_end_tls(conn_t *c, int rc)
 {
     int alert = tls_conn_alert(c->tls);
@@ -120,6 +129,10 @@ static int conn_tls_step(conn_t *c)
     if (rc < 0)
         return conn_end_tls(c, rc);
     c->phase = CONN_PH_GREETING;
+    /* ZMQ_HANDSHAKE_IVL = 0: the TLS phase had its own deadline, and the
+     * ZMTP handshake has none, as libzmq's. */
+    if (c->cfg->handshake_ivl <= 0)
+        rx_timer_stop(c->loop, &c->handshake_timer);
     /* The server has verified the client: it speaks first. The client
      * waits for that proof before sending anything. */
     if (c->is_server && conn_queue_greeting(c) < 0)
@@ -317,8 +330,11 @@ int conn_new(conn_t **out, const ep_cfg_t *cfg, SSL_CTX *tls, int fd, int is_ser
     rx_timer_init(&c->trim.timer, conn_on_trim, c);
     conn_hb_init(c);
     c->pump.sub_side = bridge_carries_subscriptions(cfg->app_type);
-    if (cfg->handshake_ivl > 0)
-        rx_timer_start(c->loop, &c->handshake_timer, (uint64_t)cfg->handshake_ivl);
+    /* The TLS phase always has a deadline: a peer cannot hold a connection
+     * by never finishing its handshake, even with ZMQ_HANDSHAKE_IVL = 0. */
+    rx_timer_start(c->loop, &c->handshake_timer,
+                   cfg->handshake_ivl > 0 ? (uint64_t)cfg->handshake_ivl
+                                          : CONN_TLS_DEADLINE_MS);
     /* Start on the next iteration: the owner is still setting up. */
     rx_timer_start(c->loop, &c->resume_timer, 0);
     *out = c;

@@ -28,13 +28,22 @@
 
 #include <zmq.h>
 
-/* Decrypted input buffer. Frames that do not fit are read straight into
- * their zmq_msg_t, so this bounds only small-frame batching. */
+/* Decrypted input buffer. Frames that do not fit are read into a buffer of
+ * their own, so this bounds only small-frame batching. */
 #define CONN_IN_CAP (32 * 1024)
+/* A large frame's buffer follows its bytes: each read asks for at most
+ * max(CONN_BIG_STEP, bytes already received) more (never past the declared
+ * size), and the buffer grows to exactly that. So it holds at most what
+ * arrived plus one read, twice what arrived plus 64 KiB at worst, whatever
+ * size the peer declared. */
+#define CONN_BIG_STEP (64 * 1024)
 /* The largest command frame handled from the input buffer; larger ones
  * (after the handshake: a SUBSCRIBE for a long topic) are read in place,
  * bounded like data frames by ZMQ_MAXMSGSIZE. */
 #define CONN_COMMAND_MAX (CONN_IN_CAP - ZMTP_FRAME_HEADER_MAX)
+/* The TLS phase's deadline when ZMQ_HANDSHAKE_IVL is 0 (libzmq's default
+ * handshake interval). */
+#define CONN_TLS_DEADLINE_MS 30000
 /* Stop pulling messages from the bridge while this much waits for TLS. */
 #define CONN_OUT_HIGH (256 * 1024)
 /* The output holds only what this process produced: CONN_OUT_HIGH stops
@@ -89,17 +98,18 @@ typedef struct conn_session {
     uint8_t peer_minor;    /* ZMTP 3.minor of the peer */
     uint8_t peer_id[255];
     size_t peer_id_len;
-    /* a frame too large for the input buffer, filled in place */
-    zmq_msg_t big;
+    /* A frame too large for the input buffer, in a buffer of its own that
+     * grows as its bytes arrive (limit: the frame's declared size). */
+    buf_t big;
     int big_active;
     int big_more;
     int big_command; /* a command frame, handled once complete */
-    size_t big_fill;
     /* the message being assembled; delivered once complete so that a
      * connection lost mid-message never leaves half a message in the
      * bridge */
     zmq_msg_t *parts;
     size_t nparts, parts_cap, parts_sent;
+    size_t parts_bytes; /* their sizes added up */
     int parts_ready;
 } conn_session_t;
 
@@ -181,6 +191,10 @@ struct conn {
 /* Records the end and emits its events; the owner hears of it when the
  * outermost conn_drive unwinds. Returns -1. */
 int conn_end(conn_t *c, conn_end_t why, uint32_t value);
+/* An authenticated peer went past a limit (err: EMSGSIZE, ...): it is told
+ * why with an rfc 37 ERROR (best effort), then the connection ends as a
+ * loss (DISCONNECTED). Returns -1. */
+int conn_end_limit(conn_t *c, const char *reason, int err);
 /* Ends for a TLS error code (TLS_E_*). Returns -1. */
 int conn_end_tls(conn_t *c, int rc);
 /* Ends for a ZMTP codec error (ZMTP_E_*). Returns -1. */
@@ -225,7 +239,10 @@ int conn_queue_greeting(conn_t *c);
 int conn_parse(conn_t *c, int *budget);
 /* The bridge took every part of the assembled message. */
 void conn_parts_delivered(conn_t *c);
-/* A frame read in place has received `n` more bytes. */
+/* Where the next read of a large frame goes (the frame's buffer grown for
+ * one read, CONN_BIG_STEP): 0 with *dst and *cap, or -1 once ended. */
+int conn_big_room(conn_t *c, uint8_t **dst, size_t *cap);
+/* A large frame has received `n` more bytes (written at conn_big_room). */
 int conn_big_fill(conn_t *c, size_t n);
 /* Appends the heartbeat commands that fell due, unless the output stream
  * is between the parts of a message. */
@@ -233,7 +250,8 @@ int conn_queue_heartbeats(conn_t *c);
 /* A subscription as rfc 37 SUBSCRIBE/CANCEL, or rfc 23's message form for a
  * ZMTP 3.0 peer. */
 int conn_queue_subscription(conn_t *c, int cancel, const uint8_t *topic, size_t len);
-/* rfc 37 ERROR, best effort (the connection is ending). */
+/* rfc 37 ERROR, best effort (the connection is ending); nothing when our
+ * output is between the parts of a message, where no command may go. */
 void conn_queue_error(conn_t *c, const char *reason);
 void conn_hb_init(conn_t *c);
 void conn_hb_stop(conn_t *c);

@@ -171,8 +171,8 @@ int conn_read(conn_t *c, int *budget)
         uint8_t *dst;
         size_t cap;
         if (c->ses.big_active) {
-            dst = (uint8_t *)zmq_msg_data(&c->ses.big) + c->ses.big_fill;
-            cap = zmq_msg_size(&c->ses.big) - c->ses.big_fill;
+            if (conn_big_room(c, &dst, &cap) < 0)
+                return -1;
         } else {
             /* All the room the buffer may have: what a frame header says
              * it needs is never more than CONN_IN_CAP (conn_parse reads

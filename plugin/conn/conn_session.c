@@ -66,6 +66,8 @@ int conn_queue_subscription(conn_t *c, int cancel, const uint8_t *topic, size_t 
 
 void conn_queue_error(conn_t *c, const char *reason)
 {
+    if (c->pump.mid)
+        return;
     size_t need = zmtp_error_size(reason);
     uint8_t *p = conn_out_space(c, need);
     if (p != NULL)
@@ -114,6 +116,7 @@ static void conn_parts_clear(conn_t *c)
     for (size_t i = 0; i < s->nparts; i++)
         zmq_msg_close(&s->parts[i]);
     s->nparts = s->parts_sent = 0;
+    s->parts_bytes = 0;
     s->parts_ready = 0;
 }
 
@@ -123,15 +126,28 @@ void conn_session_fini(conn_t *c)
     free(c->ses.parts);
     c->ses.parts = NULL;
     c->ses.parts_cap = 0;
-    if (c->ses.big_active) {
-        zmq_msg_close(&c->ses.big);
-        c->ses.big_active = 0;
-    }
+    buf_fini(&c->ses.big);
+    c->ses.big_active = 0;
 }
 
 void conn_parts_delivered(conn_t *c)
 {
     conn_parts_clear(c);
+}
+
+/* A message still open may have at most ZMTLS_MULTIPART_MAX_PARTS parts
+ * (its last included) and ZMTLS_MULTIPART_MAX_BYTES in the parts before its
+ * last: 1 when one more part of `size` bytes, with MORE, goes past them. */
+static int conn_parts_over(const conn_t *c, uint64_t size)
+{
+    const conn_session_t *s = &c->ses;
+    int64_t max_parts = c->cfg->multipart_max_parts;
+    int64_t max_bytes = c->cfg->multipart_max_bytes;
+    /* this part, and the last one still to come */
+    if (max_parts >= 0 && s->nparts + 2 > (uint64_t)max_parts)
+        return 1;
+    return max_bytes >= 0 && (s->parts_bytes > (uint64_t)max_bytes ||
+                              size > (uint64_t)max_bytes - s->parts_bytes);
 }
 
 /* Appends a part (ownership moves in). */
@@ -149,6 +165,7 @@ static int conn_parts_push(conn_t *c, zmq_msg_t *m, int more)
         s->parts_cap = cap;
     }
     s->parts[s->nparts++] = *m;
+    s->parts_bytes += zmq_msg_size(m);
     if (!more)
         s->parts_ready = 1;
     return 0;
@@ -156,24 +173,67 @@ static int conn_parts_push(conn_t *c, zmq_msg_t *m, int more)
 
 static int conn_on_command(conn_t *c, const uint8_t *body, size_t len);
 
-/* A command read in place: handled, then its buffer freed. */
-static int conn_on_big_command(conn_t *c, zmq_msg_t *m)
+static void conn_big_free(void *data, void *hint)
 {
-    int rc = conn_on_command(c, zmq_msg_data(m), zmq_msg_size(m));
-    zmq_msg_close(m);
-    return rc < 0 ? -1 : 0;
+    (void)hint;
+    free(data);
+}
+
+/* Starts a frame too large for the input buffer with the `have` bytes of it
+ * already there; nothing is reserved for the rest until it arrives. */
+static int conn_big_start(conn_t *c, size_t size, int more, int command, const uint8_t *p,
+                          size_t have)
+{
+    conn_session_t *s = &c->ses;
+    buf_init(&s->big, size);
+    s->big_active = 1;
+    s->big_more = more;
+    s->big_command = command;
+    if (have == 0)
+        return 0;
+    int rc = buf_reserve_exact(&s->big, have);
+    if (rc != 0)
+        return conn_end(c, CONN_END_CLOSED, (uint32_t)-rc);
+    memcpy(buf_tail(&s->big), p, have);
+    return conn_big_fill(c, have);
+}
+
+int conn_big_room(conn_t *c, uint8_t **dst, size_t *cap)
+{
+    buf_t *b = &c->ses.big;
+    size_t have = buf_len(b);
+    size_t left = b->limit - have;
+    size_t step = have > CONN_BIG_STEP ? have : CONN_BIG_STEP;
+    int rc = buf_reserve_exact(b, step < left ? step : left);
+    if (rc != 0)
+        return conn_end(c, CONN_END_CLOSED, (uint32_t)-rc);
+    *dst = buf_tail(b);
+    *cap = buf_room(b) < left ? buf_room(b) : left;
+    return 0;
 }
 
 int conn_big_fill(conn_t *c, size_t n)
 {
     conn_session_t *s = &c->ses;
-    s->big_fill += n;
-    if (s->big_fill < zmq_msg_size(&s->big))
+    if (buf_commit(&s->big, n) != 0)
+        return conn_end(c, CONN_END_CLOSED, EPROTO);
+    if (buf_len(&s->big) < s->big.limit)
         return 0;
     s->big_active = 0;
-    if (s->big_command)
-        return conn_on_big_command(c, &s->big);
-    return conn_parts_push(c, &s->big, s->big_more);
+    size_t len;
+    uint8_t *data = buf_detach(&s->big, &len);
+    if (s->big_command) {
+        int rc = conn_on_command(c, data, len);
+        free(data);
+        return rc < 0 ? -1 : 0;
+    }
+    /* The bytes become the message as they are: no copy. */
+    zmq_msg_t m;
+    if (zmq_msg_init_data(&m, data, len, conn_big_free, NULL) != 0) {
+        free(data);
+        return conn_end(c, CONN_END_CLOSED, ENOMEM);
+    }
+    return conn_parts_push(c, &m, s->big_more);
 }
 
 /* ---- commands ----------------------------------------------------------- */
@@ -367,6 +427,16 @@ static int conn_on_frame(conn_t *c, int *budget)
     if (rc < 0)
         return conn_end_zmtp(c, rc);
     int command = (h.flags & ZMTP_FLAG_COMMAND) != 0;
+    int more = !command && (h.flags & ZMTP_FLAG_MORE) != 0;
+    if (c->phase == CONN_PH_TRAFFIC) {
+        /* Limits first, before a byte of the frame is kept: ZMQ_MAXMSGSIZE
+         * for every frame, commands included, as libzmq's decoder; then
+         * the parts a still open message may hold. */
+        if (c->cfg->maxmsgsize >= 0 && h.size > (uint64_t)c->cfg->maxmsgsize)
+            return conn_end_limit(c, "Message too large", EMSGSIZE);
+        if (more && conn_parts_over(c, h.size))
+            return conn_end_limit(c, "Multipart message too large", EMSGSIZE);
+    }
     if (command && h.size <= CONN_COMMAND_MAX) {
         if (h.header_len + h.size > avail)
             return 2;
@@ -376,40 +446,33 @@ static int conn_on_frame(conn_t *c, int *budget)
         (*budget)--;
         return conn_on_command(c, p + h.header_len, (size_t)h.size) < 0 ? -1 : 0;
     }
-    /* Larger commands (a SUBSCRIBE for a long topic) are read in place
-     * like data frames, once the handshake is done. */
+    /* Larger commands (a SUBSCRIBE for a long topic) are read like large
+     * data frames, once the handshake is done. */
     if (command && c->phase != CONN_PH_TRAFFIC)
         return conn_end_zmtp(c, ZMTP_E_COMMAND);
     if (c->phase != CONN_PH_TRAFFIC)
         return conn_end(c, CONN_END_PROTOCOL, ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND);
-    /* ZMQ_MAXMSGSIZE is enforced here, before anything is allocated. */
-    if (c->cfg->maxmsgsize >= 0 && h.size > (uint64_t)c->cfg->maxmsgsize)
-        return conn_end(c, CONN_END_CLOSED, EMSGSIZE);
     if (h.size > SIZE_MAX - ZMTP_FRAME_HEADER_MAX)
-        return conn_end(c, CONN_END_CLOSED, EMSGSIZE);
-    int more = (h.flags & ZMTP_FLAG_MORE) != 0;
+        return conn_end_limit(c, "Message too large", EMSGSIZE);
     size_t size = (size_t)h.size;
-    if (h.header_len + size > avail && h.header_len + size <= CONN_IN_CAP)
-        return 2; /* fits the buffer: wait for the rest */
-    zmq_msg_t m;
-    if (zmq_msg_init_size(&m, size) != 0)
-        return conn_end(c, CONN_END_CLOSED, ENOMEM);
-    size_t have = avail - h.header_len < size ? avail - h.header_len : size;
-    if (have > 0)
-        memcpy(zmq_msg_data(&m), p + h.header_len, have);
-    buf_consume(in, h.header_len + have);
-    (*budget)--;
-    if (have < size) {
-        c->ses.big = m;
-        c->ses.big_active = 1;
-        c->ses.big_more = more;
-        c->ses.big_command = command;
-        c->ses.big_fill = have;
-        return 2;
+    if (h.header_len + size <= avail) {
+        zmq_msg_t m;
+        if (zmq_msg_init_size(&m, size) != 0)
+            return conn_end(c, CONN_END_CLOSED, ENOMEM);
+        if (size > 0)
+            memcpy(zmq_msg_data(&m), p + h.header_len, size);
+        buf_consume(in, h.header_len + size);
+        (*budget)--;
+        return conn_parts_push(c, &m, more);
     }
-    if (command) /* defensive: a command this large cannot fit the buffer */
-        return conn_on_big_command(c, &m);
-    return conn_parts_push(c, &m, more);
+    if (h.header_len + size <= CONN_IN_CAP)
+        return 2; /* fits the buffer: wait for the rest */
+    size_t have = avail - h.header_len;
+    buf_consume(in, avail);
+    (*budget)--;
+    if (conn_big_start(c, size, more, command, p + h.header_len, have) < 0)
+        return -1;
+    return c->ses.big_active ? 2 : 0;
 }
 
 int conn_parse(conn_t *c, int *budget)

@@ -5,6 +5,12 @@
  *
  * As with libzmq's tcp:// listener, the accepted connections belong to the
  * listener: zmq_unbind closes them too.
+ *
+ * Handshakes in progress (accept to ZMTP READY) are capped per listener
+ * and per source address (ZMTLS_HANDSHAKES_MAX / _PER_ADDR): a connection
+ * over a cap is closed right after accept, before any TLS work, and
+ * reported as ACCEPT_FAILED (ENOBUFS, EBUSY). Such peers cost an accept
+ * and a close, nothing more.
  */
 #include "ep/ep.h"
 
@@ -15,6 +21,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -24,6 +31,9 @@
 /* Pause after an accept error such as EMFILE, which level-triggered epoll
  * would otherwise report again at once. */
 #define LS_ACCEPT_PAUSE_MS 100
+/* Peers a listener must have had at once before their leaving gives memory
+ * back to the system. */
+#define LS_TRIM_PEAK 64
 
 typedef struct ls_peer ls_peer_t;
 
@@ -34,12 +44,17 @@ typedef struct listener {
     rx_io_t io;
     rx_timer_t pause;
     ls_peer_t *peers;
+    int handshakes; /* peers not established yet */
+    int npeers;
+    int npeers_peak; /* since memory was last given back */
     int draining;
 } listener_t;
 
 struct ls_peer {
     listener_t *ls;
     conn_t *conn;
+    int established;
+    struct sockaddr_storage addr; /* the source address */
     ls_peer_t *prev, *next;
 };
 
@@ -59,17 +74,72 @@ static void ls_stop_listening(listener_t *ls)
     ls->fd = -1;
 }
 
+static void ls_unlink(listener_t *ls, ls_peer_t *p);
+
 static void ls_peer_remove(ls_peer_t *p)
 {
     listener_t *ls = p->ls;
+    ls_unlink(ls, p);
+    if (!p->established)
+        ls->handshakes--;
+    conn_destroy(&p->conn);
+    free(p);
+    /* A wave of connections has ebbed: give the heap it grew back to the
+     * system, at each quarter of the peak on the way down. */
+    if (--ls->npeers <= ls->npeers_peak / 4 && ls->npeers_peak >= LS_TRIM_PEAK) {
+        io_give_back_memory();
+        ls->npeers_peak = ls->npeers;
+    }
+}
+
+/* The IP part of two source addresses is the same (ports differ). */
+static int ls_same_host(const struct sockaddr_storage *a,
+                        const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return 0;
+    if (a->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    if (a->ss_family == AF_INET6)
+        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                      &((const struct sockaddr_in6 *)b)->sin6_addr,
+                      sizeof(struct in6_addr)) == 0;
+    return 0;
+}
+
+/* 0 when a new handshake from `addr` fits the caps, else the errno the
+ * refusal is reported with. The walk ends at the cap, so a crowd of
+ * established peers costs little: the pending ones are kept first. */
+static int ls_over_caps(const listener_t *ls, const struct sockaddr_storage *addr)
+{
+    const ep_cfg_t *cfg = ls->base.cfg;
+    if (ls->handshakes >= cfg->handshakes_max)
+        return ENOBUFS;
+    int same = 0;
+    for (const ls_peer_t *p = ls->peers; p != NULL && !p->established; p = p->next)
+        if (ls_same_host(&p->addr, addr) && ++same >= cfg->handshakes_per_addr)
+            return EBUSY;
+    return 0;
+}
+
+static void ls_link_front(listener_t *ls, ls_peer_t *p)
+{
+    p->prev = NULL;
+    p->next = ls->peers;
+    if (ls->peers != NULL)
+        ls->peers->prev = p;
+    ls->peers = p;
+}
+
+static void ls_unlink(listener_t *ls, ls_peer_t *p)
+{
     if (p->prev != NULL)
         p->prev->next = p->next;
     else
         ls->peers = p->next;
     if (p->next != NULL)
         p->next->prev = p->prev;
-    conn_destroy(&p->conn);
-    free(p);
 }
 
 static void ls_free(listener_t *ls)
@@ -80,6 +150,28 @@ static void ls_free(listener_t *ls)
     ep_gone(&ls->base);
     ep_cfg_destroy(&ls->base.cfg);
     free(ls);
+}
+
+/* No longer a handshake: moves behind the pending peers, which stay at the
+ * front of the list for ls_over_caps. */
+static void ls_peer_established(ls_peer_t *p)
+{
+    listener_t *ls = p->ls;
+    p->established = 1;
+    ls->handshakes--;
+    ls_unlink(ls, p);
+    ls_peer_t *after = NULL;
+    for (ls_peer_t *q = ls->peers; q != NULL && !q->established; q = q->next)
+        after = q;
+    if (after == NULL) {
+        ls_link_front(ls, p);
+        return;
+    }
+    p->prev = after;
+    p->next = after->next;
+    if (after->next != NULL)
+        after->next->prev = p;
+    after->next = p;
 }
 
 static int ls_established(conn_t *c, void *arg)
@@ -100,6 +192,7 @@ static int ls_established(conn_t *c, void *arg)
         return rc;
     conn_attach(c, b, 1, NULL);
     conn_publish_peer(c, id, idlen);
+    ls_peer_established(p);
     return 0;
 }
 
@@ -115,7 +208,10 @@ static void ls_ended(conn_t *c, void *arg, conn_end_t why, uint32_t value)
 static void ls_accept(listener_t *ls)
 {
     for (int i = 0; i < LS_ACCEPT_BATCH; i++) {
-        int fd = accept4(ls->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage addr;
+        socklen_t alen = sizeof(addr);
+        int fd = accept4(ls->fd, (struct sockaddr *)&addr, &alen,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
                 errno == ECONNABORTED)
@@ -124,6 +220,12 @@ static void ls_accept(listener_t *ls)
             rx_io_stop(ls->loop, &ls->io, RX_READ);
             rx_timer_start(ls->loop, &ls->pause, LS_ACCEPT_PAUSE_MS);
             return;
+        }
+        int over = ls_over_caps(ls, &addr);
+        if (over != 0) {
+            close(fd);
+            ls_emit(ls, ZMQ_EVENT_ACCEPT_FAILED, (uint32_t)over);
+            continue;
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -134,15 +236,16 @@ static void ls_accept(listener_t *ls)
             continue;
         }
         p->ls = ls;
+        p->addr = addr;
         conn_owner_t owner = {.established = ls_established, .ended = ls_ended, .arg = p};
         if (conn_new(&p->conn, ls->base.cfg, ls->base.cfg->tls, fd, 1, &owner) < 0) {
             free(p);
             continue;
         }
-        p->next = ls->peers;
-        if (ls->peers != NULL)
-            ls->peers->prev = p;
-        ls->peers = p;
+        ls->handshakes++;
+        if (++ls->npeers > ls->npeers_peak)
+            ls->npeers_peak = ls->npeers;
+        ls_link_front(ls, p);
     }
 }
 

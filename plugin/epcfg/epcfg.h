@@ -56,6 +56,12 @@ typedef struct ep_cfg {
     int auth_ivl_max;
     int auth_stop;
     int resume; /* offer the previous TLS session on reconnect */
+    /* what one message still open may hold, -1: no limit */
+    int64_t multipart_max_parts;
+    int64_t multipart_max_bytes;
+    /* bind: handshakes in progress on the listener, and from one address */
+    int handshakes_max;
+    int handshakes_per_addr;
 } ep_cfg_t;
 
 /* The bridge configuration for this endpoint's application socket. */

@@ -16,6 +16,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -98,6 +101,13 @@ static struct {
         .park_cond = PTHREAD_COND_INITIALIZER};
 
 /* ---- services (I/O thread) -------------------------------------------- */
+
+void io_give_back_memory(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
 
 rx_loop_t *io_loop(void)
 {

@@ -107,6 +107,10 @@ void io_release(void);
 /* The first endpoint since the thread started brings its context's
  * ZMQ_THREAD_* options (thread_opts.h); later calls do nothing. */
 void io_apply_thread_opts(const io_thread_opts_t *o);
+/* Returns the free memory at the top of the heap and in its arenas to the
+ * system (glibc's malloc_trim; nothing elsewhere). For after a wave of
+ * connections: it costs a walk of the heap. */
+void io_give_back_memory(void);
 /* Sends an event to the application socket's monitor, if it has one. */
 void io_emit(uint32_t sock_id, int event, uint32_t value, const char *endpoint);
 /* Ends the monitors of a context that is terminating. */

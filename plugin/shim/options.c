@@ -16,6 +16,10 @@ void shim_opts_init(shim_opts_t *o)
     o->auth_ivl = ZMTLS_AUTH_IVL_DEFAULT;
     o->auth_ivl_max = ZMTLS_AUTH_IVL_MAX_DEFAULT;
     o->resume = 1;
+    o->multipart_max_parts = ZMTLS_MULTIPART_MAX_PARTS_DEFAULT;
+    o->multipart_max_bytes = ZMTLS_MULTIPART_MAX_BYTES_DEFAULT;
+    o->handshakes_max = ZMTLS_HANDSHAKES_MAX_DEFAULT;
+    o->handshakes_per_addr = ZMTLS_HANDSHAKES_PER_ADDR_DEFAULT;
 }
 
 static void opts_wipe_free(char *s)
@@ -41,7 +45,7 @@ void shim_opts_free(shim_opts_t *o)
 
 int shim_opts_owns(int option)
 {
-    return option > ZMTLS_OPTION_BASE && option <= ZMTLS_RESUME;
+    return option > ZMTLS_OPTION_BASE && option <= ZMTLS_HANDSHAKES_PER_ADDR;
 }
 
 int shim_opts_is_credential(int option)
@@ -82,6 +86,12 @@ static int *opts_int(shim_opts_t *o, int option)
         return &o->auth_stop;
     case ZMTLS_RESUME:
         return &o->resume;
+    case ZMTLS_MULTIPART_MAX_PARTS:
+        return &o->multipart_max_parts;
+    case ZMTLS_HANDSHAKES_MAX:
+        return &o->handshakes_max;
+    case ZMTLS_HANDSHAKES_PER_ADDR:
+        return &o->handshakes_per_addr;
     default:
         return NULL;
     }
@@ -113,11 +123,25 @@ int shim_opts_set(shim_opts_t *o, int option, const void *val, size_t len)
         *sp = copy;
         return 0;
     }
+    if (option == ZMTLS_MULTIPART_MAX_BYTES) {
+        int64_t v64;
+        if (val == NULL || len != sizeof(v64))
+            return -EINVAL;
+        memcpy(&v64, val, sizeof(v64));
+        if (v64 < -1)
+            return -EINVAL;
+        o->multipart_max_bytes = v64;
+        return 0;
+    }
     int *ip = opts_int(o, option);
     if (ip == NULL || val == NULL || len != sizeof(int))
         return -EINVAL;
     int v;
     memcpy(&v, val, sizeof(v));
+    if (option == ZMTLS_MULTIPART_MAX_PARTS && v < 1 && v != -1)
+        return -EINVAL;
+    if ((option == ZMTLS_HANDSHAKES_MAX || option == ZMTLS_HANDSHAKES_PER_ADDR) && v < 1)
+        return -EINVAL;
     if (option == ZMTLS_AUTH_IVL && v < 1)
         return -EINVAL;
     if (option == ZMTLS_AUTH_IVL_MAX && v < 1)
@@ -141,6 +165,13 @@ int shim_opts_get(const shim_opts_t *o, int option, void *val, size_t *len)
             return -EINVAL;
         memcpy(val, s, n);
         *len = n;
+        return 0;
+    }
+    if (option == ZMTLS_MULTIPART_MAX_BYTES) {
+        if (val == NULL || *len < sizeof(int64_t))
+            return -EINVAL;
+        memcpy(val, &o->multipart_max_bytes, sizeof(int64_t));
+        *len = sizeof(int64_t);
         return 0;
     }
     int *ip = opts_int(mo, option);

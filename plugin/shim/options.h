@@ -9,6 +9,7 @@
 #define ZMTLS_SHIM_OPTIONS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <openssl/ssl.h>
 
 typedef struct shim_opts {
@@ -17,6 +18,9 @@ typedef struct shim_opts {
     char *server_name;
     int auth_ivl, auth_ivl_max, auth_stop;
     int resume;
+    int multipart_max_parts;
+    int64_t multipart_max_bytes;
+    int handshakes_max, handshakes_per_addr;
 } shim_opts_t;
 
 void shim_opts_init(shim_opts_t *o);

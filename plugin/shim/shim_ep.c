@@ -106,6 +106,10 @@ static void shim_snapshot(shim_sock_t *e, ep_cfg_t *cfg)
     cfg->auth_ivl_max = e->opts.auth_ivl_max;
     cfg->auth_stop = e->opts.auth_stop;
     cfg->resume = e->opts.resume;
+    cfg->multipart_max_parts = e->opts.multipart_max_parts;
+    cfg->multipart_max_bytes = e->opts.multipart_max_bytes;
+    cfg->handshakes_max = e->opts.handshakes_max;
+    cfg->handshakes_per_addr = e->opts.handshakes_per_addr;
 }
 
 /* Common start of a tls:// connect or bind: checks, credentials and the

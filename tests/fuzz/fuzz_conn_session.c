@@ -68,6 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FZ_BIG_PARTS  3
 
 static const int64_t fz_maxmsgsize[4] = {-1, 255, 4096, 40000};
+static const int64_t fz_multipart_parts[4] = {-1, 3, -1, 65536};
+static const int64_t fz_multipart_bytes[4] = {-1, -1, 5000, 70000};
 static const int fz_hb_ivl[4] = {0, 50, 1000, 30000};
 static const int fz_hb_timeout[4] = {-1, 20, 1000, 60000};
 static const int fz_hb_ttl[4] = {0, 100, 3000, 10000000};
@@ -153,7 +155,7 @@ static void fz_model_build(fz_model_t *m, const uint8_t *s, size_t *len,
         return;
     }
     m->minor = g.minor;
-    size_t pos = ZMTP_GREETING_SIZE, open = 0;
+    size_t pos = ZMTP_GREETING_SIZE, open = 0, open_bytes = 0;
     while (pos < l) {
         zmtp_frame_header_t h;
         rc = zmtp_frame_header_decode(s + pos, l - pos, UINT64_MAX, &h);
@@ -166,11 +168,21 @@ static void fz_model_build(fz_model_t *m, const uint8_t *s, size_t *len,
         const uint8_t *body = s + pos + h.header_len;
         size_t avail = l - pos - h.header_len;
         int command = (h.flags & ZMTP_FLAG_COMMAND) != 0;
+        int more = !command && (h.flags & ZMTP_FLAG_MORE) != 0;
+        /* After the handshake every frame is within ZMQ_MAXMSGSIZE, and a
+         * message still open within the ZMTLS_MULTIPART_MAX_* limits. */
+        if (m->ready && ((cfg->maxmsgsize >= 0 && h.size > (uint64_t)cfg->maxmsgsize) ||
+                         (more && cfg->multipart_max_parts >= 0 &&
+                          open + 2 > (uint64_t)cfg->multipart_max_parts) ||
+                         (more && cfg->multipart_max_bytes >= 0 &&
+                          open_bytes + h.size > (uint64_t)cfg->multipart_max_bytes))) {
+            m->fatal = 1;
+            break;
+        }
         /* Small commands come whole from the input buffer; anything else
-         * only after the handshake, within ZMQ_MAXMSGSIZE, read in place. */
+         * only after the handshake, read in place. */
         if (!command || h.size > CONN_COMMAND_MAX) {
-            if (!m->ready ||
-                (cfg->maxmsgsize >= 0 && h.size > (uint64_t)cfg->maxmsgsize)) {
+            if (!m->ready) {
                 m->fatal = 1;
                 break;
             }
@@ -195,10 +207,10 @@ static void fz_model_build(fz_model_t *m, const uint8_t *s, size_t *len,
                 break;
             }
         } else {
-            int more = (h.flags & ZMTP_FLAG_MORE) != 0;
             fz_part_t p = {.data = body, .len = (size_t)h.size, .more = more, .flag = -1};
             fz_push(&m->parts, &m->n, &m->cap, p);
             open = more ? open + 1 : 0;
+            open_bytes = more ? open_bytes + (size_t)h.size : 0;
         }
         pos += h.header_len + (size_t)h.size;
     }
@@ -469,7 +481,10 @@ static int fz_check_output(const fz_run_t *r)
                 size_t reason_len;
                 FZ_CHECK(zmtp_error_parse(cmd.data, cmd.data_len, &reason, &reason_len) ==
                          ZMTP_OK);
-                FZ_CHECK(fz.ended && r->why == CONN_END_PROTOCOL);
+                /* a protocol error, or a limit (rfc 37 ERROR, then a loss) */
+                FZ_CHECK(fz.ended &&
+                         (r->why == CONN_END_PROTOCOL ||
+                          (r->why == CONN_END_CLOSED && r->value == EMSGSIZE)));
                 error = 1;
             } else {
                 int cancel = zmtp_command_is(&cmd, "CANCEL");
@@ -642,6 +657,10 @@ static void fz_setup(fz_run_t *r, const uint8_t *h)
     r->detach_in_ended = (h[0] >> 7) & 1;
 
     cfg->maxmsgsize = fz_maxmsgsize[h[2] & 3];
+    /* The multipart limits ride on the same bits: tight with the small
+     * ZMQ_MAXMSGSIZE values, off otherwise. */
+    cfg->multipart_max_parts = fz_multipart_parts[h[2] & 3];
+    cfg->multipart_max_bytes = fz_multipart_bytes[h[2] & 3];
     cfg->heartbeat_ivl = fz_hb_ivl[(h[2] >> 2) & 3];
     cfg->heartbeat_timeout = fz_hb_timeout[(h[2] >> 4) & 3];
     cfg->heartbeat_ttl = fz_hb_ttl[(h[2] >> 6) & 3];

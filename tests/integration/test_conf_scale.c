@@ -26,6 +26,7 @@
 #include <sys/resource.h>
 
 #include "conf.h"
+#include "zmtls.h"
 
 #define SCALE_N          2000
 #define SCALE_WATCHDOG_S 120
@@ -159,6 +160,14 @@ static int scale_exchange(scale_run_t *r, const char *tr, int n, int client_max_
      * 100 would make the kernel drop SYNs and clients wait for its
      * retransmission, for either transport. */
     tu_set_int(r->router, ZMQ_BACKLOG, 4096);
+    /* Likewise, tls:// caps the handshakes in progress per listener and
+     * per source address (here all from 127.0.0.1), and sends clients over
+     * the caps back to their reconnect interval; an operator expecting
+     * this many clients at once from one host raises both. */
+    if (conf_is_tls(tr)) {
+        tu_set_int(r->router, ZMTLS_HANDSHAKES_MAX, 4096);
+        tu_set_int(r->router, ZMTLS_HANDSHAKES_PER_ADDR, 4096);
+    }
     tu_events_init(&r->log);
     r->mon = quiet_monitor(r->sctx, r->router,
                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |

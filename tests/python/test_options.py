@@ -40,6 +40,9 @@ def scenario_options(certs):
             zmtls.setsockopt(s, name, value)
         out["ints"] = [zmtls.getsockopt(s, n) for n in ("AUTH_IVL", "AUTH_IVL_MAX",
                                                         "AUTH_STOP")]
+        # The 64-bit one keeps values past 32 bits.
+        zmtls.setsockopt(s, "MULTIPART_MAX_BYTES", 5 << 32)
+        out["int64"] = zmtls.getsockopt(s, "MULTIPART_MAX_BYTES")
         # pyzmq's own setsockopt/getsockopt handle the int options.
         s.setsockopt(zmtls.AUTH_IVL, 333)
         out["pyzmq_int"] = [s.getsockopt(zmtls.AUTH_IVL), zmtls.getsockopt(s, "AUTH_IVL")]
@@ -78,12 +81,16 @@ def test_option_set_get_roundtrip(preloaded):
         "CERT_FILE": "", "KEY_FILE": "", "CA_FILE": "", "CERT_PEM": "", "CA_PEM": "",
         "SERVER_NAME": "", "AUTH_IVL": zmtls.AUTH_IVL_DEFAULT,
         "AUTH_IVL_MAX": zmtls.AUTH_IVL_MAX_DEFAULT, "AUTH_STOP": 0,
-        "RESUME": 1}
+        "RESUME": 1, "MULTIPART_MAX_PARTS": zmtls.MULTIPART_MAX_PARTS_DEFAULT,
+        "MULTIPART_MAX_BYTES": zmtls.MULTIPART_MAX_BYTES_DEFAULT,
+        "HANDSHAKES_MAX": zmtls.HANDSHAKES_MAX_DEFAULT,
+        "HANDSHAKES_PER_ADDR": zmtls.HANDSHAKES_PER_ADDR_DEFAULT}
     assert all(r["strings_ok"].values()), r["strings_ok"]
     assert r["nul_stripped"] == "with-nul.example"
     assert r["big_ok"]
     assert r["cleared"] == ""
     assert r["ints"] == [250, 4000, 1]
+    assert r["int64"] == 5 << 32
     assert r["pyzmq_int"] == [333, 333]
     assert r["passthrough"] == 150
     assert r["unknown_name"] == "ValueError"

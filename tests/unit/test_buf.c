@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void test_empty_allocates_nothing(void)
@@ -95,6 +96,38 @@ static void test_growth_keeps_bytes(void)
     buf_fini(&b);
 }
 
+/* Exact growth follows what is held: the capacity is held + the room asked
+ * for, never a doubling ahead of it; detach hands over the bytes. */
+static void test_exact_growth_and_detach(void)
+{
+    buf_t b;
+    buf_init(&b, 1000);
+    size_t len = 1;
+    CHECK(buf_detach(&b, &len) == NULL);
+    CHECK_EQ(len, 0);
+    CHECK_EQ(buf_reserve_exact(&b, 100), 0);
+    CHECK_EQ(b.cap, 100);
+    memset(buf_tail(&b), 'a', 100);
+    CHECK_EQ(buf_commit(&b, 100), 0);
+    CHECK_EQ(buf_reserve_exact(&b, 150), 0);
+    CHECK_EQ(b.cap, 250);
+    memset(buf_tail(&b), 'b', 150);
+    CHECK_EQ(buf_commit(&b, 150), 0);
+    CHECK_EQ(buf_reserve_exact(&b, 751), -ENOBUFS);
+    CHECK_EQ(b.cap, 250);
+    CHECK_EQ(buf_reserve_exact(&b, 750), 0);
+    CHECK_EQ(b.cap, 1000);
+    uint8_t *p = buf_detach(&b, &len);
+    CHECK(p != NULL);
+    CHECK_EQ(len, 250);
+    CHECK(p[0] == 'a' && p[99] == 'a' && p[100] == 'b' && p[249] == 'b');
+    CHECK(b.data == NULL);
+    CHECK_EQ(buf_len(&b), 0);
+    CHECK_EQ(b.limit, 1000);
+    free(p);
+    buf_fini(&b);
+}
+
 /* Every command's size function agrees with its encoder, so a writer that
  * reserves by the size function never sees "does not fit": the SUBSCRIBE
  * whose topic takes the body to 256 bytes is where the long form starts. */
@@ -140,6 +173,7 @@ int main(void)
     test_limit();
     test_consume_and_compact();
     test_growth_keeps_bytes();
+    test_exact_growth_and_detach();
     test_size_functions();
     printf("buf: all checks passed\n");
     return 0;

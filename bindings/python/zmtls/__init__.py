@@ -46,8 +46,11 @@ import sys
 __all__ = [
     "OPTION_BASE", "CERT_FILE", "KEY_FILE", "CA_FILE", "CERT_PEM", "KEY_PEM",
     "CA_PEM", "SERVER_NAME", "AUTH_IVL", "AUTH_IVL_MAX", "AUTH_STOP",
-    "RESUME", "AUTH_IVL_DEFAULT", "AUTH_IVL_MAX_DEFAULT", "OPTIONS", "STRING_OPTIONS",
-    "INT_OPTIONS", "option_id", "library_path", "is_active", "load",
+    "RESUME", "MULTIPART_MAX_PARTS", "MULTIPART_MAX_BYTES", "HANDSHAKES_MAX",
+    "HANDSHAKES_PER_ADDR", "AUTH_IVL_DEFAULT", "AUTH_IVL_MAX_DEFAULT",
+    "MULTIPART_MAX_PARTS_DEFAULT", "MULTIPART_MAX_BYTES_DEFAULT",
+    "HANDSHAKES_MAX_DEFAULT", "HANDSHAKES_PER_ADDR_DEFAULT", "OPTIONS",
+    "STRING_OPTIONS", "INT_OPTIONS", "INT64_OPTIONS", "option_id", "library_path", "is_active", "load",
     "reexec_with_preload", "version", "last_error", "setsockopt", "getsockopt",
     "configure", "EVENTS", "event_name", "ALERTS", "alert_name",
     "alert_is_auth", "Event", "parse_monitor_message", "recv_event",
@@ -80,20 +83,37 @@ AUTH_STOP = OPTION_BASE + 10
 #: Connect side: 1 (default) resumes the previous TLS session on reconnect,
 #: 0 makes every connection a full handshake (int).
 RESUME = OPTION_BASE + 11
+#: Both sides: parts of one message, its last included (int, >= 1 or -1).
+MULTIPART_MAX_PARTS = OPTION_BASE + 12
+#: Both sides: bytes in the parts before a message's last (int64, -1: none).
+MULTIPART_MAX_BYTES = OPTION_BASE + 13
+#: Bind side: handshakes in progress on the listener (int, >= 1).
+HANDSHAKES_MAX = OPTION_BASE + 14
+#: Bind side: handshakes in progress from one source address (int, >= 1).
+HANDSHAKES_PER_ADDR = OPTION_BASE + 15
 
 AUTH_IVL_DEFAULT = 1000
 AUTH_IVL_MAX_DEFAULT = 60000
+MULTIPART_MAX_PARTS_DEFAULT = 65536
+MULTIPART_MAX_BYTES_DEFAULT = 256 * 1024 * 1024
+HANDSHAKES_MAX_DEFAULT = 256
+HANDSHAKES_PER_ADDR_DEFAULT = 32
 
 #: name -> id for every zmtls option.
 OPTIONS = collections.OrderedDict(
     (name, globals()[name])
     for name in ("CERT_FILE", "KEY_FILE", "CA_FILE", "CERT_PEM", "KEY_PEM",
                  "CA_PEM", "SERVER_NAME", "AUTH_IVL", "AUTH_IVL_MAX",
-                 "AUTH_STOP", "RESUME"))
+                 "AUTH_STOP", "RESUME", "MULTIPART_MAX_PARTS",
+                 "MULTIPART_MAX_BYTES", "HANDSHAKES_MAX", "HANDSHAKES_PER_ADDR"))
 STRING_OPTIONS = frozenset(OPTIONS[n] for n in (
     "CERT_FILE", "KEY_FILE", "CA_FILE", "CERT_PEM", "KEY_PEM", "CA_PEM",
     "SERVER_NAME"))
-INT_OPTIONS = frozenset((AUTH_IVL, AUTH_IVL_MAX, AUTH_STOP, RESUME))
+INT_OPTIONS = frozenset((AUTH_IVL, AUTH_IVL_MAX, AUTH_STOP, RESUME,
+                         MULTIPART_MAX_PARTS, MULTIPART_MAX_BYTES,
+                         HANDSHAKES_MAX, HANDSHAKES_PER_ADDR))
+#: Integer options that are 64-bit (int64_t) rather than int.
+INT64_OPTIONS = frozenset((MULTIPART_MAX_BYTES,))
 
 
 def option_id(name_or_id):
@@ -375,7 +395,7 @@ def setsockopt(sock, name_or_id, value):
             value = int(value)
         if not isinstance(value, int):
             raise TypeError("option %#x needs an int" % opt)
-        v = ctypes.c_int(value)
+        v = (ctypes.c_int64 if opt in INT64_OPTIONS else ctypes.c_int)(value)
         rc = lib.zmq_setsockopt(_handle(sock), opt, ctypes.byref(v),
                                 ctypes.sizeof(v))
     if rc != 0:
@@ -395,7 +415,7 @@ def getsockopt(sock, name_or_id):
     lib = _lib()
     h = _handle(sock)
     if opt in INT_OPTIONS:
-        v = ctypes.c_int()
+        v = (ctypes.c_int64 if opt in INT64_OPTIONS else ctypes.c_int)()
         n = ctypes.c_size_t(ctypes.sizeof(v))
         if lib.zmq_getsockopt(h, opt, ctypes.byref(v), ctypes.byref(n)) != 0:
             raise _fail(ctypes.get_errno())

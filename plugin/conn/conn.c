@@ -335,8 +335,11 @@ int conn_new(conn_t **out, const ep_cfg_t *cfg, SSL_CTX *tls, int fd, int is_ser
     rx_timer_start(c->loop, &c->handshake_timer,
                    cfg->handshake_ivl > 0 ? (uint64_t)cfg->handshake_ivl
                                           : CONN_TLS_DEADLINE_MS);
-    /* Start on the next iteration: the owner is still setting up. */
-    rx_timer_start(c->loop, &c->resume_timer, 0);
+    /* Start on the next iteration: the owner is still setting up. A server
+     * waits for the client's first bytes instead, so a connection that
+     * sends nothing never gets OpenSSL's record buffers. */
+    if (!is_server || rx_io_start(c->loop, &c->io, RX_READ) != 0)
+        rx_timer_start(c->loop, &c->resume_timer, 0);
     *out = c;
     return 0;
 }

@@ -88,6 +88,17 @@ void tu_auth_refused(const char *name, const char *cert, const char *key, int al
     CHECK_EQ(tu_events_count(&srv.log, ZMQ_EVENT_HANDSHAKE_SUCCEEDED), 0);
     CHECK_EQ(tu_events_count(&srv.log, ZMQ_EVENT_DISCONNECTED), 0);
 
+    /* The server still serves a client it trusts, while the refused one
+     * keeps retrying; had the refused message leaked, this echo would
+     * return it instead. */
+    tu_peer_t good;
+    tu_peer_open(&good, "good client", ctx, ZMQ_DEALER, "client.pem", "client.key",
+                 "ca.pem");
+    tu_peer_connect(&good, srv.endpoint);
+    TU_PEER_EXPECT(&good, ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+    CHECK_EQ(tu_roundtrip_str(good.sock, srv.sock, "still-serving", TU_TIMEOUT_MS), 0);
+    tu_peer_close(&good);
+
     int r_lo = 0, r_hi = 0;
     tu_events_nth(&cli.log, ZMQ_EVENT_CONNECT_RETRIED, 0, &r_lo);
     tu_events_nth(&cli.log, ZMQ_EVENT_CONNECT_RETRIED, 1, &r_hi);
@@ -96,7 +107,7 @@ void tu_auth_refused(const char *name, const char *cert, const char *key, int al
     CHECK(zmq_ctx_term(ctx) == 0);
     printf("auth %s: client HANDSHAKE_FAILED_AUTH x%u value %d (%s), "
            "CONNECT_RETRIED %d, %d ms (step %d); server HANDSHAKE_FAILED_AUTH x%u "
-           "value %d; queued message %s, delivered 0\n",
+           "value %d; queued message %s, delivered 0; a good client served after\n",
            name, c_fail, alert, zmtls_alert_name(alert), r_lo, r_hi, REFUSED_IVL, s_fail,
            alert, queued > 0 ? "yes" : "no");
 }

@@ -21,7 +21,9 @@
  *   server: HANDSHAKE_FAILED_AUTH count within 1 of the client's (one may
  *     be in flight), every value == alert, at least one ACCEPTED per
  *     failure, no HANDSHAKE_SUCCEEDED, no DISCONNECTED;
- *   the server application never receives the message the client queued. */
+ *   the server application never receives the message the client queued;
+ *   afterwards, while the refused client still retries, a good DEALER
+ *   completes its handshake and a round trip with the same server. */
 void tu_auth_refused(const char *name, const char *cert, const char *key, int alert);
 
 #endif

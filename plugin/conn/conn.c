@@ -202,6 +202,10 @@ static int conn_step(conn_t *c, int *budget)
         return -1;
     if (conn_flush(c) < 0)
         return -1;
+    /* A PONG held back behind the previous one goes once that one went. */
+    if (c->hb.pong_due && !c->pump.mid && c->rec.out_sent >= c->hb.pong_end &&
+        (conn_queue_heartbeats(c) < 0 || conn_flush(c) < 0))
+        return -1;
     if (c->drain.active && c->pump.empty && !c->pump.mid && conn_out_len(c) == 0)
         return conn_end(c, CONN_END_DRAINED, 0);
     return 0;

@@ -83,6 +83,8 @@ typedef struct conn_record {
     uint64_t tx_count;        /* successful writes */
     buf_t in;                 /* decrypted bytes not parsed yet */
     buf_t out;                /* encoded bytes not written yet */
+    uint64_t out_added;       /* bytes ever committed to `out` */
+    uint64_t out_sent;        /* ...and ever written from it */
     /* A message written from its own zmq_msg_t: out[rd, direct_at) goes
      * first, then the message's bytes from direct_off, then the rest. */
     zmq_msg_t direct;
@@ -125,6 +127,11 @@ typedef struct conn_hb {
      * (rfc 37 allows commands only between messages). */
     int ping_due;
     int pong_due;
+    /* rec.out_added just after our last PONG: until out_sent reaches it
+     * that PONG has not gone, and a newer PING waits (its context replaces
+     * the older one): a peer that sends PINGs and never reads is owed one
+     * PONG, not one per PING. */
+    uint64_t pong_end;
     uint8_t pong_ctx[16];
     size_t pong_ctx_len;
 } conn_hb_t;

@@ -65,6 +65,7 @@ int conn_out_commit(conn_t *c, size_t need, size_t written)
     if (written != need || buf_commit(&c->rec.out, written) != 0)
         return conn_end(c, c->ses.succeeded ? CONN_END_CLOSED : CONN_END_PROTOCOL,
                         EPROTO);
+    c->rec.out_added += written;
     return 0;
 }
 
@@ -117,6 +118,7 @@ int conn_flush(conn_t *c)
         if (from_out) {
             size_t wr = r->out.wr;
             buf_consume(&r->out, n);
+            r->out_sent += n;
             if (r->direct_active)
                 r->direct_at -= wr - r->out.wr;
         } else {

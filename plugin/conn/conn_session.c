@@ -96,7 +96,7 @@ int conn_queue_heartbeats(conn_t *c)
             rx_timer_start(c->loop, &hb->deadline, (uint64_t)timeout);
         }
     }
-    if (hb->pong_due) {
+    if (hb->pong_due && c->rec.out_sent >= hb->pong_end) {
         size_t need = zmtp_pong_size(hb->pong_ctx_len);
         uint8_t *p = conn_out_space(c, need);
         if (p == NULL ||
@@ -104,6 +104,7 @@ int conn_queue_heartbeats(conn_t *c)
                             zmtp_pong_encode(p, need, hb->pong_ctx, hb->pong_ctx_len)))
             return -1;
         hb->pong_due = 0;
+        hb->pong_end = c->rec.out_added;
     }
     return 0;
 }

@@ -20,6 +20,10 @@
  *              from 127.0.0.2 are accepted, a third is closed with
  *              ACCEPT_FAILED(ENOBUFS); once one silent connection goes, a
  *              good client gets in
+ *   pings      a peer that sends 100,000 PINGs and reads nothing is owed
+ *              one PONG at a time, not one per PING: once it reads, it
+ *              finds far fewer PONGs than it sent PINGs (what the kernel
+ *              buffers held, plus one), and the connection is still up
  *   backlog    ZMQ_BACKLOG 7 on a tls:// bind is the listen(2) backlog
  *              the kernel reports (ss -lnt)
  * Run one case by name as argv[1], or all.
@@ -341,6 +345,47 @@ static void case_caps(void *ctx)
     tu_peer_close(&srv);
 }
 
+static void set_small_sndbuf(void *sock)
+{
+    tu_set_int(sock, ZMQ_SNDBUF, 4096);
+}
+
+#define PINGS 100000
+
+static void case_pings(void *ctx)
+{
+    tu_peer_t srv;
+    server_open(&srv, ctx, ZMQ_REP, set_small_sndbuf);
+    rt_conn_t c;
+    raw_open(&c, &srv, "REQ");
+    /* PING, TTL 0, a 2-byte context: 11 bytes each, sent in batches. */
+    static uint8_t batch[1000 * 11];
+    for (int i = 0; i < 1000; i++)
+        memcpy(batch + 11 * i, "\x04\x09\x04PING\0\0ab", 11);
+    for (int i = 0; i < PINGS / 1000; i++)
+        CHECK_EQ(rt_write(&c, batch, sizeof batch, TU_TIMEOUT_MS), 0);
+    /* Now read everything the server has for us: PONGs until it goes
+     * quiet. */
+    long pongs = 0;
+    uint8_t h[2], body[64];
+    while (rt_read(&c, h, 2, 1000) == 0) {
+        CHECK_EQ(h[0], 0x04);
+        CHECK_EQ(rt_read(&c, body, h[1], TU_TIMEOUT_MS), 0);
+        CHECK(h[1] >= 5 && memcmp(body, "\x04PONG", 5) == 0);
+        pongs++;
+    }
+    printf("pings: %d PINGs sent without reading, %ld PONGs found afterwards\n", PINGS,
+           pongs);
+    CHECK_INT(pongs, >=, 1);
+    CHECK_INT(pongs, <, PINGS / 4);
+    /* Still served: a request gets its reply. */
+    CHECK_EQ(rt_zmtp_send_request(&c, "still", TU_TIMEOUT_MS), 0);
+    CHECK_EQ(tu_echo(srv.sock, TU_TIMEOUT_MS), 1);
+    CHECK_EQ(rt_zmtp_recv_reply(&c, "still", TU_TIMEOUT_MS), 0);
+    rt_close(&c);
+    tu_peer_close(&srv);
+}
+
 static void set_backlog_7(void *sock)
 {
     tu_set_int(sock, ZMQ_BACKLOG, 7);
@@ -374,7 +419,8 @@ int main(int argc, char **argv)
         void (*run)(void *ctx);
     } cases[] = {{"declared", case_declared}, {"parts", case_parts},
                  {"bytes", case_bytes},       {"command", case_command},
-                 {"caps", case_caps},         {"backlog", case_backlog}};
+                 {"caps", case_caps},         {"pings", case_pings},
+                 {"backlog", case_backlog}};
     int ran = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (argc > 1 && strcmp(argv[1], cases[i].name) != 0)

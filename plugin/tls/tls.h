@@ -32,7 +32,9 @@ typedef struct tls_creds {
     const char *ca_pem;
 } tls_creds_t;
 
-/* Builds a TLS 1.3-only context.
+/* Builds a TLS 1.3-only context at OpenSSL security level 2 (whatever the
+ * host's configuration says): keys under 2048 bits RSA or 224 bits ECC
+ * are refused, ours here with -EINVAL, a peer's in the handshake.
  * Server (is_server = 1): certificate and key required; CA required; asks
  * every client for a certificate and fails the handshake without one
  * (alert 116) or with one that does not verify.

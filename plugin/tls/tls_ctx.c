@@ -32,6 +32,9 @@
 #define TLS_SUITES                                                                       \
     "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
+/* OpenSSL security level of every context (see tls_ctx_configure). */
+#define TLS_SECURITY_LEVEL 2
+
 /* Session id context for the server: OpenSSL will not resume sessions on
  * a server that verifies peers until one is set (its error is "session id
  * context uninitialized"), which would get in the way of resumption. */
@@ -449,6 +452,12 @@ static int tls_ctx_configure(SSL_CTX *ctx, int is_server, const char *side, char
         tls_err(err, errlen, "%s: TLS 1.3 unavailable (%s)", side, tls_consume_reason());
         return -EINVAL;
     }
+    /* Level 2 (RSA and DH of 2048 bits or more, ECC of 224 or more, no
+     * SHA-1 signatures) for our own certificate and every peer's chain,
+     * set here rather than left to the host: OPENSSL_CONF or a
+     * distribution's openssl.cnf may lower the default for every program,
+     * and an RSA-1024 client would then authenticate. */
+    SSL_CTX_set_security_level(ctx, TLS_SECURITY_LEVEL);
     /* Partial writes and moving buffers fit a reactor that writes from a
      * queue. Buffers are not released after every record (that cost a
      * malloc and free of 64 KiB per read): idle connections give them back

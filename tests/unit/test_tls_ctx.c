@@ -153,6 +153,7 @@ static void test_good_contexts(void)
     CHECK_EQ(try_ctx(0, &cr, err, sizeof err, &ctx), 0);
     CHECK_EQ(SSL_CTX_get_verify_mode(ctx), SSL_VERIFY_PEER);
     CHECK_EQ(SSL_CTX_get_max_proto_version(ctx), TLS1_3_VERSION);
+    CHECK_EQ(SSL_CTX_get_security_level(ctx), 2);
     SSL_CTX_free(ctx);
     cr = files(NULL, NULL, "ca.pem");
     CHECK_EQ(try_ctx(0, &cr, err, sizeof err, NULL), 0);
@@ -358,6 +359,11 @@ static void test_mismatch_and_missing(void)
     CHECK(strstr(err, "client.key") != NULL);
     cr = files("client.pem", "rogue-client.key", NULL);
     CHECK_EQ(try_ctx(0, &cr, err, sizeof err, NULL), -EINVAL);
+
+    /* A key below security level 2. */
+    cr = files("rsa1024-client.pem", "rsa1024-client.key", "ca.pem");
+    CHECK_EQ(try_ctx(0, &cr, err, sizeof err, NULL), -EINVAL);
+    CHECK(strstr(err, "too small") != NULL);
 
     /* Server: certificate, key and CA are all required. */
     cr = files(NULL, NULL, "ca.pem");

@@ -125,14 +125,15 @@ static int tls_fail(tls_conn_t *c, int sslerr)
     } else if (sslerr == SSL_ERROR_SYSCALL) {
         code = tls_fail_io(c);
     } else if (vr != X509_V_OK) {
+        const char *vwhy =
+            c->verify_why != NULL ? c->verify_why : X509_verify_cert_error_string(vr);
         code = TLS_E_AUTH;
         c->alert = a;
         if (a >= 0) {
-            tls_reason(c, "peer certificate not accepted: %s (alert %d %s sent)",
-                       X509_verify_cert_error_string(vr), a, policy_alert_name(a));
+            tls_reason(c, "peer certificate not accepted: %s (alert %d %s sent)", vwhy, a,
+                       policy_alert_name(a));
         } else {
-            tls_reason(c, "peer certificate not accepted: %s",
-                       X509_verify_cert_error_string(vr));
+            tls_reason(c, "peer certificate not accepted: %s", vwhy);
         }
     } else if (c->bio_eof) {
         /* OpenSSL 3 reports an EOF without close_notify as a protocol error

@@ -1,8 +1,8 @@
 /*
  * Inside a TLS connection: the record its three files share (tls_conn.c,
  * the connection; tls_bio.c, the socket BIO that records what the kernel
- * said; tls_peer.c, the peer's name and certificate). Not for use outside
- * tls/.
+ * said; tls_peer.c, the peer's name and certificate), and the verify
+ * callback tls_ctx.c installs. Not for use outside tls/.
  */
 #ifndef ZMTLS_TLS_CONN_INT_H
 #define ZMTLS_TLS_CONN_INT_H
@@ -33,6 +33,8 @@ struct tls_conn {
     int bio_dry;   /* recv found nothing in the current operation */
     int bio_more;  /* more records follow the one being written */
     int bio_short; /* the last recv found the socket empty after it */
+    /* Why our verify callback refused the peer's chain, or NULL. */
+    const char *verify_why;
 
     /* The verdict, fixed by tls_fail. */
     int alert;
@@ -44,6 +46,11 @@ struct tls_conn {
 /* The socket BIO's method, made once per process; NULL when OpenSSL could
  * not make it. */
 BIO_METHOD *tls_bio_method(void);
+
+/* The verify callback of every context (SSL_CTX_set_verify): refuses
+ * what OpenSSL's verification accepts but zmtls does not, noting why in
+ * the connection's verify_why for its failure reason. */
+int tls_verify_peer(int ok, X509_STORE_CTX *store);
 
 /* Asks for the server certificate to match `name` (a DNS name or an IP
  * address, "[v6]" and "%zone" accepted); 0 or -EINVAL. */

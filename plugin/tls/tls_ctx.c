@@ -24,6 +24,7 @@
 #include <openssl/x509.h>
 
 #include "tls/tls.h"
+#include "tls/tls_conn_int.h"
 
 /* Larger than any sane certificate bundle (the Debian system bundle is
  * about 200 KiB); bounds what a misconfigured path can make us allocate. */
@@ -483,7 +484,7 @@ static int tls_ctx_configure(SSL_CTX *ctx, int is_server, const char *side, char
     SSL_CTX_set_verify(ctx,
                        is_server ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT
                                  : SSL_VERIFY_PEER,
-                       NULL);
+                       tls_verify_peer);
     if (is_server &&
         SSL_CTX_set_session_id_context(ctx, tls_sid_ctx, sizeof tls_sid_ctx - 1) != 1) {
         tls_err(err, errlen, "%s: cannot set session context (%s)", side,

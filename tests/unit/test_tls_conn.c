@@ -603,6 +603,44 @@ static void refused_server(const char *cert, const char *key, const char *client
     pair_close(&p);
 }
 
+/* A CA:TRUE certificate as a peer's own is refused (43, with a reason that
+ * says so) from either side; a pinned self-signed one is accepted. */
+static void test_ca_leaf(void)
+{
+    pair_t p;
+
+    fprintf(stderr, "CA:TRUE leaf as the client's certificate\n");
+    pair_open(&p, make_ctx(0, "caleaf.pem", "caleaf.key", "ca.pem"),
+              make_ctx(1, "server.pem", "server.key", "ca.pem"), "127.0.0.1");
+    handshake_pair(&p);
+    CHECK_EQ(p.sv.rc, TLS_E_AUTH);
+    CHECK_EQ(tls_conn_alert(p.sv.c), 43);
+    check_reason_has(p.sv.c, "CA:TRUE");
+    pair_close(&p);
+
+    fprintf(stderr, "CA:TRUE leaf as the server's certificate\n");
+    pair_open(&p, make_ctx(0, "client.pem", "client.key", "ca.pem"),
+              make_ctx(1, "caleaf.pem", "caleaf.key", "ca.pem"), "127.0.0.1");
+    handshake_pair(&p);
+    CHECK_EQ(p.cl.rc, TLS_E_AUTH);
+    CHECK_EQ(tls_conn_alert(p.cl.c), 43);
+    check_reason_has(p.cl.c, "CA:TRUE");
+    CHECK_EQ(p.sv.rc, TLS_E_AUTH);
+    CHECK_EQ(tls_conn_alert(p.sv.c), 43);
+    CHECK_EQ(tls_conn_alert_received(p.sv.c), 1);
+    pair_close(&p);
+
+    fprintf(stderr, "pinned self-signed certificates\n");
+    pair_open(&p,
+              make_ctx(0, "pinned-client.pem", "pinned-client.key", "pinned-server.pem"),
+              make_ctx(1, "pinned-server.pem", "pinned-server.key", "pinned-client.pem"),
+              "127.0.0.1");
+    handshake_pair(&p);
+    CHECK_EQ(p.cl.rc, TLS_OK);
+    CHECK_EQ(p.sv.rc, TLS_OK);
+    pair_close(&p);
+}
+
 /* Bytes that are not TLS sent to a server. */
 static void not_tls_to_server(const char *what, const unsigned char *bytes, size_t len)
 {
@@ -855,6 +893,7 @@ int main(void)
     /* A server certificate offered as a client certificate. */
     refused_client("server.pem", "server.key", 43, 0);
     refused_client_writes();
+    test_ca_leaf();
 
     refused_server("wronghost-server.pem", "wronghost-server.key", "ca.pem", "127.0.0.1",
                    42);

@@ -87,9 +87,19 @@ extern "C" {
  * connection a full handshake. */
 #define ZMTLS_RESUME (ZMTLS_OPTION_BASE + 11)
 
-/* Defaults of the integer options above. */
+/* Integer option (int), both sides: how many intermediate CA certificates
+ * the peer's chain may hold between its own certificate and a CA of
+ * ZMTLS_CA. A longer chain is refused (HANDSHAKE_FAILED_AUTH 48,
+ * unknown_ca: no trusted CA within reach). 0 (the peer's certificate is
+ * issued by a trusted CA itself) to ZMTLS_VERIFY_DEPTH_MAX; default
+ * ZMTLS_VERIFY_DEPTH_DEFAULT. Read at zmq_connect / zmq_bind. */
+#define ZMTLS_VERIFY_DEPTH (ZMTLS_OPTION_BASE + 16)
+
+/* Defaults and bounds of the integer options above. */
 #define ZMTLS_AUTH_IVL_DEFAULT     1000
 #define ZMTLS_AUTH_IVL_MAX_DEFAULT 60000
+#define ZMTLS_VERIFY_DEPTH_DEFAULT 4
+#define ZMTLS_VERIFY_DEPTH_MAX     100
 
 /*
  * Monitor events for tls:// endpoints use libzmq's codes and two-frame

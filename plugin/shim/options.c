@@ -3,7 +3,6 @@
 
 #include "io/io.h"
 
-#include "tls/tls.h"
 #include "zmtls.h"
 
 #include <errno.h>
@@ -16,6 +15,7 @@ void shim_opts_init(shim_opts_t *o)
     o->auth_ivl = ZMTLS_AUTH_IVL_DEFAULT;
     o->auth_ivl_max = ZMTLS_AUTH_IVL_MAX_DEFAULT;
     o->resume = 1;
+    tls_policy_init(&o->policy);
 }
 
 static void opts_wipe_free(char *s)
@@ -41,12 +41,17 @@ void shim_opts_free(shim_opts_t *o)
 
 int shim_opts_owns(int option)
 {
-    return option > ZMTLS_OPTION_BASE && option <= ZMTLS_RESUME;
+    return option > ZMTLS_OPTION_BASE && option <= ZMTLS_VERIFY_DEPTH;
 }
 
 int shim_opts_is_credential(int option)
 {
     return option >= ZMTLS_CERT_FILE && option <= ZMTLS_CA_PEM;
+}
+
+int shim_opts_is_policy(int option)
+{
+    return option == ZMTLS_VERIFY_DEPTH;
 }
 
 static char **opts_string(shim_opts_t *o, int option)
@@ -82,6 +87,8 @@ static int *opts_int(shim_opts_t *o, int option)
         return &o->auth_stop;
     case ZMTLS_RESUME:
         return &o->resume;
+    case ZMTLS_VERIFY_DEPTH:
+        return &o->policy.verify_depth;
     default:
         return NULL;
     }
@@ -123,6 +130,8 @@ int shim_opts_set(shim_opts_t *o, int option, const void *val, size_t len)
     if (option == ZMTLS_AUTH_IVL_MAX && v < 1)
         return -EINVAL;
     if ((option == ZMTLS_AUTH_STOP || option == ZMTLS_RESUME) && v != 0 && v != 1)
+        return -EINVAL;
+    if (option == ZMTLS_VERIFY_DEPTH && (v < 0 || v > ZMTLS_VERIFY_DEPTH_MAX))
         return -EINVAL;
     *ip = v;
     return 0;
@@ -176,7 +185,7 @@ int shim_opts_tls_ctx(const shim_opts_t *o, int is_server, SSL_CTX **out, char *
     if (c.ca_pem == NULL && c.ca_file == NULL)
         c.ca_file = opts_env("ZMTLS_CA");
     io_fork_guard_enter();
-    int rc = tls_ctx_new(out, is_server, &c, err, errlen);
+    int rc = tls_ctx_new(out, is_server, &c, &o->policy, err, errlen);
     io_fork_guard_leave();
     return rc;
 }

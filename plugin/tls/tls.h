@@ -32,9 +32,19 @@ typedef struct tls_creds {
     const char *ca_pem;
 } tls_creds_t;
 
+/* What a context enforces besides its credentials: the zmtls options of
+ * the same names (include/zmtls.h gives their meaning and ranges). */
+typedef struct tls_policy {
+    int verify_depth; /* intermediates allowed in the peer's chain */
+} tls_policy_t;
+
+/* The defaults of include/zmtls.h. */
+void tls_policy_init(tls_policy_t *p);
+
 /* Builds a TLS 1.3-only context at OpenSSL security level 2 (whatever the
  * host's configuration says): keys under 2048 bits RSA or 224 bits ECC
  * are refused, ours here with -EINVAL, a peer's in the handshake.
+ * `policy` NULL: the defaults; a value out of its range is -EINVAL.
  * Server (is_server = 1): certificate and key required; CA required; asks
  * every client for a certificate and fails the handshake without one
  * (alert 116) or with one that does not verify.
@@ -45,8 +55,8 @@ typedef struct tls_creds {
  * (file unreadable), -EINVAL (unusable content, key mismatch, missing
  * required credential), -ENOMEM. On failure writes a one-line reason (never
  * key material) to err (NUL-terminated, truncated to errlen). */
-int tls_ctx_new(SSL_CTX **out, int is_server, const tls_creds_t *creds, char *err,
-                size_t errlen);
+int tls_ctx_new(SSL_CTX **out, int is_server, const tls_creds_t *creds,
+                const tls_policy_t *policy, char *err, size_t errlen);
 
 enum {
     TLS_OK = 0,

@@ -25,6 +25,7 @@
 
 #include "tls/tls.h"
 #include "tls/tls_conn_int.h"
+#include "zmtls.h"
 
 /* Larger than any sane certificate bundle (the Debian system bundle is
  * about 200 KiB); bounds what a misconfigured path can make us allocate. */
@@ -443,10 +444,11 @@ static int tls_load_ca(SSL_CTX *ctx, int is_server, const tls_src_t *src, char *
 }
 
 /* The protocol and policy every zmtls context has: TLS 1.3 only, the
- * suites in our order, verification of the peer, buffers and tickets sized
- * for a reactor. 0 or a negative errno with the reason in err. */
-static int tls_ctx_configure(SSL_CTX *ctx, int is_server, const char *side, char *err,
-                             size_t errlen)
+ * suites in our order, verification of the peer as the policy says,
+ * buffers and tickets sized for a reactor. 0 or a negative errno with the
+ * reason in err. */
+static int tls_ctx_configure(SSL_CTX *ctx, int is_server, const tls_policy_t *policy,
+                             const char *side, char *err, size_t errlen)
 {
     if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
         SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
@@ -485,6 +487,9 @@ static int tls_ctx_configure(SSL_CTX *ctx, int is_server, const char *side, char
                        is_server ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT
                                  : SSL_VERIFY_PEER,
                        tls_verify_peer);
+    /* OpenSSL's depth counts the intermediates, as ZMTLS_VERIFY_DEPTH does:
+     * neither the peer's certificate nor the trust anchor is in it. */
+    SSL_CTX_set_verify_depth(ctx, policy->verify_depth);
     if (is_server &&
         SSL_CTX_set_session_id_context(ctx, tls_sid_ctx, sizeof tls_sid_ctx - 1) != 1) {
         tls_err(err, errlen, "%s: cannot set session context (%s)", side,
@@ -498,6 +503,24 @@ static int tls_ctx_configure(SSL_CTX *ctx, int is_server, const char *side, char
     if (!is_server && tls_ctx_enable_resumption(ctx) != 0) {
         tls_err(err, errlen, "%s: out of memory", side);
         return -ENOMEM;
+    }
+    return 0;
+}
+
+void tls_policy_init(tls_policy_t *p)
+{
+    p->verify_depth = ZMTLS_VERIFY_DEPTH_DEFAULT;
+}
+
+/* The policy's values, each in the range include/zmtls.h gives. 0 or
+ * -EINVAL with the reason in err. */
+static int tls_policy_check(const tls_policy_t *p, const char *side, char *err,
+                            size_t errlen)
+{
+    if (p->verify_depth < 0 || p->verify_depth > ZMTLS_VERIFY_DEPTH_MAX) {
+        tls_err(err, errlen, "%s: verify depth %d is not within 0..%d", side,
+                p->verify_depth, ZMTLS_VERIFY_DEPTH_MAX);
+        return -EINVAL;
     }
     return 0;
 }
@@ -534,10 +557,11 @@ static int tls_ctx_load(SSL_CTX *ctx, int is_server, const tls_src_t *cert,
     return 0;
 }
 
-int tls_ctx_new(SSL_CTX **out, int is_server, const tls_creds_t *creds, char *err,
-                size_t errlen)
+int tls_ctx_new(SSL_CTX **out, int is_server, const tls_creds_t *creds,
+                const tls_policy_t *policy, char *err, size_t errlen)
 {
     static const tls_creds_t none = {0};
+    tls_policy_t defaults;
     const char *side = is_server ? "server" : "client";
 
     if (err != NULL && errlen > 0) {
@@ -551,6 +575,10 @@ int tls_ctx_new(SSL_CTX **out, int is_server, const tls_creds_t *creds, char *er
     if (creds == NULL) {
         creds = &none;
     }
+    if (policy == NULL) {
+        tls_policy_init(&defaults);
+        policy = &defaults;
+    }
     tls_src_t cert = {"certificate", creds->cert_file, creds->cert_pem};
     tls_src_t key = {"private key", creds->key_file, creds->key_pem};
     tls_src_t ca = {"CA", creds->ca_file, creds->ca_pem};
@@ -559,6 +587,8 @@ int tls_ctx_new(SSL_CTX **out, int is_server, const tls_creds_t *creds, char *er
     int have_ca = tls_set(ca.pem) || tls_set(ca.file);
 
     /* Configuration errors first: they need no I/O and explain more. */
+    if (tls_policy_check(policy, side, err, errlen) != 0)
+        return -EINVAL;
     if (is_server && !have_cert) {
         tls_err(err, errlen, "server: a certificate is required");
         return -EINVAL;
@@ -581,7 +611,7 @@ int tls_ctx_new(SSL_CTX **out, int is_server, const tls_creds_t *creds, char *er
         tls_err(err, errlen, "%s: cannot create TLS context: out of memory", side);
         return -ENOMEM;
     }
-    int rc = tls_ctx_configure(ctx, is_server, side, err, errlen);
+    int rc = tls_ctx_configure(ctx, is_server, policy, side, err, errlen);
     if (rc == 0)
         rc = tls_ctx_load(ctx, is_server, &cert, &key, &ca, err, errlen);
     ERR_clear_error();

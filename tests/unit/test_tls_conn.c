@@ -58,8 +58,9 @@ static int time_left(uint64_t deadline)
     return (int)(deadline - now);
 }
 
-/* cert/key NULL: no certificate. */
-static SSL_CTX *make_ctx(int is_server, const char *cert, const char *key, const char *ca)
+/* cert/key NULL: no certificate; policy NULL: the defaults. */
+static SSL_CTX *make_ctx_policy(int is_server, const char *cert, const char *key,
+                                const char *ca, const tls_policy_t *policy)
 {
     tls_creds_t cr = {0};
     SSL_CTX *ctx = NULL;
@@ -69,12 +70,17 @@ static SSL_CTX *make_ctx(int is_server, const char *cert, const char *key, const
     cr.cert_file = cert != NULL ? cert_path(cert) : NULL;
     cr.key_file = key != NULL ? cert_path(key) : NULL;
     cr.ca_file = ca != NULL ? cert_path(ca) : NULL;
-    rc = tls_ctx_new(&ctx, is_server, &cr, err, sizeof err);
+    rc = tls_ctx_new(&ctx, is_server, &cr, policy, err, sizeof err);
     if (rc != 0) {
         fprintf(stderr, "tls_ctx_new: %s\n", err);
     }
     CHECK_EQ(rc, 0);
     return ctx;
+}
+
+static SSL_CTX *make_ctx(int is_server, const char *cert, const char *key, const char *ca)
+{
+    return make_ctx_policy(is_server, cert, key, ca, NULL);
 }
 
 static void set_nonblock(int fd)

@@ -95,11 +95,24 @@ extern "C" {
  * ZMTLS_VERIFY_DEPTH_DEFAULT. Read at zmq_connect / zmq_bind. */
 #define ZMTLS_VERIFY_DEPTH (ZMTLS_OPTION_BASE + 16)
 
+/* Integer option (int), bind side: for how many seconds one full handshake
+ * may be resumed (ZMTLS_RESUME) before the client must present its
+ * certificate again, counted from that handshake however many resumptions
+ * follow it; each ticket given to a client carries what is left. A session
+ * is never resumed once the client certificate it was verified with has
+ * expired: the full handshake that follows refuses that certificate (45,
+ * certificate_expired). 1 to ZMTLS_SESSION_LIFETIME_MAX (7 days, the most
+ * TLS 1.3 allows a ticket); default ZMTLS_SESSION_LIFETIME_DEFAULT. Read
+ * at zmq_bind. */
+#define ZMTLS_SESSION_LIFETIME (ZMTLS_OPTION_BASE + 18)
+
 /* Defaults and bounds of the integer options above. */
-#define ZMTLS_AUTH_IVL_DEFAULT     1000
-#define ZMTLS_AUTH_IVL_MAX_DEFAULT 60000
-#define ZMTLS_VERIFY_DEPTH_DEFAULT 4
-#define ZMTLS_VERIFY_DEPTH_MAX     100
+#define ZMTLS_AUTH_IVL_DEFAULT         1000
+#define ZMTLS_AUTH_IVL_MAX_DEFAULT     60000
+#define ZMTLS_VERIFY_DEPTH_DEFAULT     4
+#define ZMTLS_VERIFY_DEPTH_MAX         100
+#define ZMTLS_SESSION_LIFETIME_DEFAULT 3600
+#define ZMTLS_SESSION_LIFETIME_MAX     604800
 
 /*
  * Monitor events for tls:// endpoints use libzmq's codes and two-frame

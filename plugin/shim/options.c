@@ -41,7 +41,7 @@ void shim_opts_free(shim_opts_t *o)
 
 int shim_opts_owns(int option)
 {
-    return option > ZMTLS_OPTION_BASE && option <= ZMTLS_VERIFY_DEPTH;
+    return option > ZMTLS_OPTION_BASE && option <= ZMTLS_SESSION_LIFETIME;
 }
 
 int shim_opts_is_credential(int option)
@@ -51,7 +51,7 @@ int shim_opts_is_credential(int option)
 
 int shim_opts_is_policy(int option)
 {
-    return option == ZMTLS_VERIFY_DEPTH;
+    return option == ZMTLS_VERIFY_DEPTH || option == ZMTLS_SESSION_LIFETIME;
 }
 
 static char **opts_string(shim_opts_t *o, int option)
@@ -89,6 +89,8 @@ static int *opts_int(shim_opts_t *o, int option)
         return &o->resume;
     case ZMTLS_VERIFY_DEPTH:
         return &o->policy.verify_depth;
+    case ZMTLS_SESSION_LIFETIME:
+        return &o->policy.session_lifetime;
     default:
         return NULL;
     }
@@ -132,6 +134,8 @@ int shim_opts_set(shim_opts_t *o, int option, const void *val, size_t len)
     if ((option == ZMTLS_AUTH_STOP || option == ZMTLS_RESUME) && v != 0 && v != 1)
         return -EINVAL;
     if (option == ZMTLS_VERIFY_DEPTH && (v < 0 || v > ZMTLS_VERIFY_DEPTH_MAX))
+        return -EINVAL;
+    if (option == ZMTLS_SESSION_LIFETIME && (v < 1 || v > ZMTLS_SESSION_LIFETIME_MAX))
         return -EINVAL;
     *ip = v;
     return 0;

@@ -19,6 +19,7 @@
 #define ZMTLS_TLS_H
 
 #include <stddef.h>
+#include <time.h>
 #include <openssl/ssl.h>
 
 /* Credentials. All strings are optional (NULL or ""); PEM text wins over the
@@ -35,7 +36,8 @@ typedef struct tls_creds {
 /* What a context enforces besides its credentials: the zmtls options of
  * the same names (include/zmtls.h gives their meaning and ranges). */
 typedef struct tls_policy {
-    int verify_depth; /* intermediates allowed in the peer's chain */
+    int verify_depth;     /* intermediates allowed in the peer's chain */
+    int session_lifetime; /* server: seconds one full handshake may be resumed */
 } tls_policy_t;
 
 /* The defaults of include/zmtls.h. */
@@ -163,6 +165,21 @@ int tls_ctx_enable_resumption(SSL_CTX *ctx);
  * -ENOMEM. */
 int tls_conn_resume(tls_conn_t *c, const char *key);
 int tls_ssl_resume(SSL *ssl, const char *key); /* the same on a raw SSL */
+
+/* Server contexts: resume only what the policy allows (tls_session.c):
+ * tickets carry the time of the full handshake they descend from, and a
+ * ticket is refused (a full handshake follows) once the context's timeout
+ * (the policy's session_lifetime) has passed since then, or once the
+ * client certificate it was issued for has expired. Time is the clock
+ * certificates are verified by: the fixed time of the connection's
+ * X509_VERIFY_PARAM when one is set, else now. 0 or -ENOMEM. */
+int tls_ctx_enable_ticket_policy(SSL_CTX *ctx);
+
+/* The decision itself, pure: 1 when a session authenticated at auth_time
+ * with client certificate `peer` may be resumed at `now`, given `lifetime`
+ * seconds; 0 when too old, when the certificate's notAfter is not after
+ * `now`, without a certificate, or with auth_time < 0 (unknown). */
+int tls_ticket_usable(time_t auth_time, long lifetime, const X509 *peer, time_t now);
 
 /* 1 when the handshake resumed a session (issue: resumption), else 0. */
 int tls_conn_resumed(const tls_conn_t *c);

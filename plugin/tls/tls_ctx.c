@@ -497,9 +497,17 @@ static int tls_ctx_configure(SSL_CTX *ctx, int is_server, const tls_policy_t *po
         return -ENOMEM;
     }
     /* One ticket per handshake is all a reconnecting client uses; OpenSSL's
-     * default of two doubles the server's ticket work. */
-    if (is_server)
+     * default of two doubles the server's ticket work. The timeout is the
+     * lifetime of what a ticket resumes (OpenSSL's default is 7200 s per
+     * ticket, and its TLS 1.3 server does not check even that). */
+    if (is_server) {
         SSL_CTX_set_num_tickets(ctx, 1);
+        SSL_CTX_set_timeout(ctx, policy->session_lifetime);
+        if (tls_ctx_enable_ticket_policy(ctx) != 0) {
+            tls_err(err, errlen, "%s: out of memory", side);
+            return -ENOMEM;
+        }
+    }
     if (!is_server && tls_ctx_enable_resumption(ctx) != 0) {
         tls_err(err, errlen, "%s: out of memory", side);
         return -ENOMEM;
@@ -510,6 +518,7 @@ static int tls_ctx_configure(SSL_CTX *ctx, int is_server, const tls_policy_t *po
 void tls_policy_init(tls_policy_t *p)
 {
     p->verify_depth = ZMTLS_VERIFY_DEPTH_DEFAULT;
+    p->session_lifetime = ZMTLS_SESSION_LIFETIME_DEFAULT;
 }
 
 /* The policy's values, each in the range include/zmtls.h gives. 0 or
@@ -520,6 +529,11 @@ static int tls_policy_check(const tls_policy_t *p, const char *side, char *err,
     if (p->verify_depth < 0 || p->verify_depth > ZMTLS_VERIFY_DEPTH_MAX) {
         tls_err(err, errlen, "%s: verify depth %d is not within 0..%d", side,
                 p->verify_depth, ZMTLS_VERIFY_DEPTH_MAX);
+        return -EINVAL;
+    }
+    if (p->session_lifetime < 1 || p->session_lifetime > ZMTLS_SESSION_LIFETIME_MAX) {
+        tls_err(err, errlen, "%s: session lifetime %d is not within 1..%d", side,
+                p->session_lifetime, ZMTLS_SESSION_LIFETIME_MAX);
         return -EINVAL;
     }
     return 0;

@@ -55,6 +55,8 @@ static void check_policy_options(void *s)
         int id, dflt, lo, hi;
     } opts[] = {
         {ZMTLS_VERIFY_DEPTH, ZMTLS_VERIFY_DEPTH_DEFAULT, 0, ZMTLS_VERIFY_DEPTH_MAX},
+        {ZMTLS_SESSION_LIFETIME, ZMTLS_SESSION_LIFETIME_DEFAULT, 1,
+         ZMTLS_SESSION_LIFETIME_MAX},
     };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
         CHECK_EQ(tu_get_int(s, opts[i].id), opts[i].dflt);

@@ -78,7 +78,8 @@ def test_option_set_get_roundtrip(preloaded):
         "CERT_FILE": "", "KEY_FILE": "", "CA_FILE": "", "CERT_PEM": "", "CA_PEM": "",
         "SERVER_NAME": "", "AUTH_IVL": zmtls.AUTH_IVL_DEFAULT,
         "AUTH_IVL_MAX": zmtls.AUTH_IVL_MAX_DEFAULT, "AUTH_STOP": 0,
-        "RESUME": 1, "VERIFY_DEPTH": zmtls.VERIFY_DEPTH_DEFAULT}
+        "RESUME": 1, "VERIFY_DEPTH": zmtls.VERIFY_DEPTH_DEFAULT,
+        "SESSION_LIFETIME": zmtls.SESSION_LIFETIME_DEFAULT}
     assert all(r["strings_ok"].values()), r["strings_ok"]
     assert r["nul_stripped"] == "with-nul.example"
     assert r["big_ok"]

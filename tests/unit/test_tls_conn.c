@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "check.h"
 #include "policy/alert.h"
@@ -780,6 +782,202 @@ static void test_tls12_client(void)
     CHECK_EQ(ERR_peek_error(), 0);
 }
 
+/* ---- resumption policy ------------------------------------------------------ */
+
+static X509 *load_cert(const char *name)
+{
+    FILE *f = fopen(cert_path(name), "r");
+    CHECK(f != NULL);
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    CHECK(x != NULL);
+    return x;
+}
+
+/* tls_ticket_usable at the edges of a lifetime and of a validity period. */
+static void test_ticket_usable(void)
+{
+    X509 *valid = load_cert("client.pem");
+    X509 *expired = load_cert("expired-client.pem"); /* 2020-01-01 .. 2020-02-01 */
+    time_t now = time(NULL);
+    time_t jan15 = 1579046400; /* 2020-01-15 00:00:00 UTC */
+    time_t feb1 = 1580515200;  /* 2020-02-01 00:00:00 UTC */
+
+    fprintf(stderr, "tls_ticket_usable\n");
+    CHECK_EQ(tls_ticket_usable(now, 3600, valid, now), 1);
+    CHECK_EQ(tls_ticket_usable(now, 3600, valid, now + 3600), 1);
+    CHECK_EQ(tls_ticket_usable(now, 3600, valid, now + 3601), 0);
+    CHECK_EQ(tls_ticket_usable(now - 10, 5, valid, now), 0);
+    CHECK_EQ(tls_ticket_usable(-1, 3600, valid, now), 0);
+    CHECK_EQ(tls_ticket_usable(now, 3600, NULL, now), 0);
+    /* 825 days on, client.pem has expired, whatever the lifetime. */
+    CHECK_EQ(tls_ticket_usable(now, 604800, valid, now + 826 * 86400L), 0);
+    CHECK_EQ(tls_ticket_usable(now, 3600, expired, now), 0);
+    CHECK_EQ(tls_ticket_usable(jan15, 3600, expired, jan15 + 60), 1);
+    CHECK_EQ(tls_ticket_usable(feb1 - 60, 3600, expired, feb1 - 1), 1);
+    CHECK_EQ(tls_ticket_usable(feb1 - 60, 3600, expired, feb1), 0);
+    X509_free(valid);
+    X509_free(expired);
+}
+
+/* A client certificate from the test CA valid from an hour ago for
+ * `seconds`, with its key, as PEM text (free both). Made at run time so
+ * that its expiry is near whatever the age of the test certificates. */
+static void mint_client(long seconds, char **cert_pem, char **key_pem)
+{
+    X509 *ca = load_cert("ca.pem");
+    FILE *f = fopen(cert_path("ca.key"), "r");
+    CHECK(f != NULL);
+    EVP_PKEY *ca_key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    CHECK(ca_key != NULL);
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    CHECK(key != NULL && x != NULL);
+    CHECK_EQ(X509_set_version(x, 2), 1);
+    CHECK_EQ(ASN1_INTEGER_set(X509_get_serialNumber(x), (long)time(NULL)), 1);
+    CHECK(X509_gmtime_adj(X509_getm_notBefore(x), -3600) != NULL);
+    CHECK(X509_gmtime_adj(X509_getm_notAfter(x), seconds) != NULL);
+    X509_NAME *name = X509_get_subject_name(x);
+    CHECK_EQ(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                        (const unsigned char *)"short-lived client", -1,
+                                        -1, 0),
+             1);
+    CHECK_EQ(X509_set_issuer_name(x, X509_get_subject_name(ca)), 1);
+    CHECK_EQ(X509_set_pubkey(x, key), 1);
+    static const struct {
+        int nid;
+        const char *value;
+    } ext[] = {{NID_basic_constraints, "CA:FALSE"},
+               {NID_key_usage, "critical,digitalSignature"},
+               {NID_ext_key_usage, "clientAuth"}};
+    X509V3_CTX v3;
+    X509V3_set_ctx(&v3, ca, x, NULL, NULL, 0);
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+        X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, ext[i].nid, ext[i].value);
+        CHECK(e != NULL);
+        CHECK_EQ(X509_add_ext(x, e, -1), 1);
+        X509_EXTENSION_free(e);
+    }
+    CHECK(X509_sign(x, ca_key, EVP_sha256()) > 0);
+
+    BIO *b = BIO_new(BIO_s_mem());
+    char *data;
+    CHECK(b != NULL && PEM_write_bio_X509(b, x) == 1);
+    long n = BIO_get_mem_data(b, &data);
+    *cert_pem = strndup(data, (size_t)n);
+    BIO_free(b);
+    b = BIO_new(BIO_s_mem());
+    CHECK(b != NULL && PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) == 1);
+    n = BIO_get_mem_data(b, &data);
+    *key_pem = strndup(data, (size_t)n);
+    BIO_free(b);
+    CHECK(*cert_pem != NULL && *key_pem != NULL);
+    X509_free(x);
+    X509_free(ca);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(ca_key);
+}
+
+/* One connection of a resumption sequence, with the server's certificate
+ * clock at `server_time` (0: the real clock): the client offers what it
+ * cached under "k", then reads the server's first byte, taking the new
+ * ticket that comes before it. Returns the server's handshake result;
+ * *resumed says whether both sides resumed, *alert the alert of a failure,
+ * which the client must see too. The contexts stay the caller's. */
+static int resume_round(SSL_CTX *cctx, SSL_CTX *sctx, time_t server_time, int *resumed,
+                        int *alert)
+{
+    pair_t p;
+    unsigned char buf[8];
+    size_t n;
+
+    X509_VERIFY_PARAM *vp = SSL_CTX_get0_param(sctx);
+    if (server_time != 0)
+        X509_VERIFY_PARAM_set_time(vp, server_time);
+    else
+        X509_VERIFY_PARAM_clear_flags(vp, X509_V_FLAG_USE_CHECK_TIME);
+    CHECK_EQ(SSL_CTX_up_ref(cctx), 1);
+    CHECK_EQ(SSL_CTX_up_ref(sctx), 1);
+    pair_open(&p, cctx, sctx, "127.0.0.1");
+    CHECK_EQ(tls_conn_resume(p.cl.c, "k"), 0);
+    handshake_pair(&p);
+    CHECK_EQ(p.cl.rc, TLS_OK); /* TLS 1.3: the client is done first */
+    int rc = p.sv.rc;
+    *alert = -1;
+    *resumed = 0;
+    if (rc == TLS_OK) {
+        CHECK_EQ(tls_conn_write(p.sv.c, "x", 1, &n), TLS_OK);
+        CHECK_EQ(read_until(&p.cl, buf, sizeof buf, &n), TLS_OK);
+        *resumed = tls_conn_resumed(p.sv.c);
+        CHECK_EQ(tls_conn_resumed(p.cl.c), *resumed);
+    } else {
+        *alert = tls_conn_alert(p.sv.c);
+        CHECK_EQ(read_until(&p.cl, buf, sizeof buf, &n), rc);
+        CHECK_EQ(tls_conn_alert(p.cl.c), *alert);
+        CHECK_EQ(tls_conn_resumed(p.sv.c), 0);
+    }
+    fprintf(stderr, "    server clock %+ld s: rc %d resumed %d alert %d\n",
+            server_time != 0 ? (long)(server_time - time(NULL)) : 0L, rc, *resumed,
+            *alert);
+    pair_close(&p);
+    return rc;
+}
+
+/* The lifetime counts from the full handshake, across the renewed tickets
+ * of later resumptions; a session is not resumed once the certificate it
+ * was verified with has expired, and the full handshake then refuses the
+ * certificate (45). The server's certificate clock is moved forward with
+ * X509_VERIFY_PARAM_set_time, which the ticket policy follows: no waiting. */
+static void test_ticket_policy(void)
+{
+    tls_policy_t pol;
+    int resumed, alert;
+    time_t now = time(NULL);
+
+    fprintf(stderr, "ticket lifetime counted from the full handshake (60 s)\n");
+    tls_policy_init(&pol);
+    pol.session_lifetime = 60;
+    SSL_CTX *cctx = make_ctx(0, "client.pem", "client.key", "ca.pem");
+    SSL_CTX *sctx = make_ctx_policy(1, "server.pem", "server.key", "ca.pem", &pol);
+    CHECK_EQ(SSL_CTX_get_timeout(sctx), 60);
+    CHECK_EQ(resume_round(cctx, sctx, 0, &resumed, &alert), TLS_OK);
+    CHECK_EQ(resumed, 0);
+    CHECK_EQ(resume_round(cctx, sctx, now + 30, &resumed, &alert), TLS_OK);
+    CHECK_EQ(resumed, 1);
+    /* 61 s after the full handshake, though the ticket offered is from
+     * the resumption 31 s after it. */
+    CHECK_EQ(resume_round(cctx, sctx, now + 61, &resumed, &alert), TLS_OK);
+    CHECK_EQ(resumed, 0);
+    CHECK_EQ(resume_round(cctx, sctx, now + 62, &resumed, &alert), TLS_OK);
+    CHECK_EQ(resumed, 1);
+    SSL_CTX_free(cctx);
+    SSL_CTX_free(sctx);
+
+    fprintf(stderr, "no resumption past the client certificate's expiry\n");
+    char *cert, *key;
+    mint_client(86400, &cert, &key);
+    tls_creds_t cr = {0};
+    cr.cert_pem = cert;
+    cr.key_pem = key;
+    cr.ca_file = cert_path("ca.pem");
+    char err[256];
+    CHECK_EQ(tls_ctx_new(&cctx, 0, &cr, NULL, err, sizeof err), 0);
+    pol.session_lifetime = 7 * 86400;
+    sctx = make_ctx_policy(1, "server.pem", "server.key", "ca.pem", &pol);
+    CHECK_EQ(resume_round(cctx, sctx, 0, &resumed, &alert), TLS_OK);
+    CHECK_EQ(resumed, 0);
+    CHECK_EQ(resume_round(cctx, sctx, now + 12 * 3600, &resumed, &alert), TLS_OK);
+    CHECK_EQ(resumed, 1);
+    /* Two days on: the certificate expired a day ago. */
+    CHECK_EQ(resume_round(cctx, sctx, now + 2 * 86400, &resumed, &alert), TLS_E_AUTH);
+    CHECK_EQ(alert, 45);
+    SSL_CTX_free(cctx);
+    SSL_CTX_free(sctx);
+    free(cert);
+    free(key);
+}
+
 /* The peer's TCP goes away without close_notify. */
 static void test_io_errors(void)
 {
@@ -911,6 +1109,8 @@ int main(void)
     test_not_tls_to_client();
     test_tls12_client();
     test_io_errors();
+    test_ticket_usable();
+    test_ticket_policy();
 
     fprintf(stderr, "unit.tls_conn: ok\n");
     return 0;

@@ -393,13 +393,17 @@ static void test_policy(void)
     /* NULL: the defaults of include/zmtls.h. */
     CHECK_EQ(tls_ctx_new(&ctx, 1, &cr, NULL, err, sizeof err), 0);
     CHECK_EQ(SSL_CTX_get_verify_depth(ctx), 4);
+    CHECK_EQ(SSL_CTX_get_timeout(ctx), 3600);
     SSL_CTX_free(ctx);
 
     tls_policy_init(&p);
     CHECK_EQ(p.verify_depth, 4);
+    CHECK_EQ(p.session_lifetime, 3600);
     p.verify_depth = 7;
+    p.session_lifetime = 120;
     CHECK_EQ(tls_ctx_new(&ctx, 1, &cr, &p, err, sizeof err), 0);
     CHECK_EQ(SSL_CTX_get_verify_depth(ctx), 7);
+    CHECK_EQ(SSL_CTX_get_timeout(ctx), 120);
     SSL_CTX_free(ctx);
 
     static const int bad_depth[] = {-1, 101};
@@ -410,6 +414,15 @@ static void test_policy(void)
         CHECK_EQ(tls_ctx_new(&ctx, 0, &cr, &p, err, sizeof err), -EINVAL);
         CHECK(ctx == NULL);
         CHECK(strstr(err, "verify depth") != NULL);
+    }
+    static const int bad_lifetime[] = {0, -1, 604801};
+    for (size_t i = 0; i < sizeof bad_lifetime / sizeof bad_lifetime[0]; i++) {
+        tls_policy_init(&p);
+        p.session_lifetime = bad_lifetime[i];
+        ctx = NULL;
+        CHECK_EQ(tls_ctx_new(&ctx, 1, &cr, &p, err, sizeof err), -EINVAL);
+        CHECK(ctx == NULL);
+        CHECK(strstr(err, "session lifetime") != NULL);
     }
 }
 

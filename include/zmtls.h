@@ -104,6 +104,16 @@ extern "C" {
  * certificate_expired). 1 to ZMTLS_SESSION_LIFETIME_MAX (7 days, the most
  * TLS 1.3 allows a ticket); default ZMTLS_SESSION_LIFETIME_DEFAULT. Read
  * at zmq_bind. */
+/* Integer option (int), both sides: TLS handshake messages the peer may
+ * send after the handshake (KeyUpdate above all, which costs the receiver
+ * a key derivation and, when it asks for one in return, a record), per
+ * minute, in bursts of up to as many. One more ends the connection, as a
+ * lost connection (DISCONNECTED once established). The session tickets a
+ * client expects after its handshake (up to two) do not count. 0 allows
+ * none; default ZMTLS_TLS_UPDATES_MAX_DEFAULT. Read at zmq_connect /
+ * zmq_bind. */
+#define ZMTLS_TLS_UPDATES_MAX (ZMTLS_OPTION_BASE + 17)
+
 #define ZMTLS_SESSION_LIFETIME (ZMTLS_OPTION_BASE + 18)
 
 /* Defaults and bounds of the integer options above. */
@@ -113,6 +123,7 @@ extern "C" {
 #define ZMTLS_VERIFY_DEPTH_MAX         100
 #define ZMTLS_SESSION_LIFETIME_DEFAULT 3600
 #define ZMTLS_SESSION_LIFETIME_MAX     604800
+#define ZMTLS_TLS_UPDATES_MAX_DEFAULT  60
 
 /*
  * Monitor events for tls:// endpoints use libzmq's codes and two-frame

@@ -51,7 +51,8 @@ int shim_opts_is_credential(int option)
 
 int shim_opts_is_policy(int option)
 {
-    return option == ZMTLS_VERIFY_DEPTH || option == ZMTLS_SESSION_LIFETIME;
+    return option == ZMTLS_VERIFY_DEPTH || option == ZMTLS_TLS_UPDATES_MAX ||
+           option == ZMTLS_SESSION_LIFETIME;
 }
 
 static char **opts_string(shim_opts_t *o, int option)
@@ -89,6 +90,8 @@ static int *opts_int(shim_opts_t *o, int option)
         return &o->resume;
     case ZMTLS_VERIFY_DEPTH:
         return &o->policy.verify_depth;
+    case ZMTLS_TLS_UPDATES_MAX:
+        return &o->policy.updates_max;
     case ZMTLS_SESSION_LIFETIME:
         return &o->policy.session_lifetime;
     default:
@@ -136,6 +139,8 @@ int shim_opts_set(shim_opts_t *o, int option, const void *val, size_t len)
     if (option == ZMTLS_VERIFY_DEPTH && (v < 0 || v > ZMTLS_VERIFY_DEPTH_MAX))
         return -EINVAL;
     if (option == ZMTLS_SESSION_LIFETIME && (v < 1 || v > ZMTLS_SESSION_LIFETIME_MAX))
+        return -EINVAL;
+    if (option == ZMTLS_TLS_UPDATES_MAX && v < 0)
         return -EINVAL;
     *ip = v;
     return 0;

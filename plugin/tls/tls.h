@@ -38,6 +38,7 @@ typedef struct tls_creds {
 typedef struct tls_policy {
     int verify_depth;     /* intermediates allowed in the peer's chain */
     int session_lifetime; /* server: seconds one full handshake may be resumed */
+    int updates_max;      /* post-handshake handshake messages per minute */
 } tls_policy_t;
 
 /* The defaults of include/zmtls.h. */
@@ -72,6 +73,8 @@ enum {
     TLS_E_IO = -3,       /* socket error or unexpected EOF: see tls_conn_errno */
     TLS_E_CLOSED = -4,   /* the peer sent close_notify (clean end) */
     TLS_E_NOMEM = -5,
+    TLS_E_LIMIT = -6, /* the peer sent more post-handshake handshake messages
+                         than the policy allows (tls_conn_errno: EPROTO) */
 };
 
 typedef struct tls_conn tls_conn_t;
@@ -93,7 +96,10 @@ int tls_conn_handshake(tls_conn_t *c);
 
 /* Reads decrypted bytes. TLS_OK with *n > 0, TLS_WANT_* with *n == 0 when
  * nothing is available yet (post-handshake messages such as session tickets
- * are consumed silently), or a failure. */
+ * are consumed silently), or a failure. Handshake messages the peer sends
+ * after the handshake (KeyUpdate; NewSessionTicket beyond the two a client
+ * expects) are limited to the context's policy.updates_max per minute, in
+ * bursts of as many: the next one ends the connection with TLS_E_LIMIT. */
 int tls_conn_read(tls_conn_t *c, void *buf, size_t cap, size_t *n);
 
 /* After a successful tls_conn_read: 1 when that read emptied the socket
@@ -133,7 +139,8 @@ int tls_conn_shutdown(tls_conn_t *c);
 int tls_conn_alert(const tls_conn_t *c);
 /* 1 when that alert was received from the peer, 0 when we sent it. */
 int tls_conn_alert_received(const tls_conn_t *c);
-/* After TLS_E_IO: the errno (ECONNRESET for an EOF without close_notify). */
+/* After TLS_E_IO: the errno (ECONNRESET for an EOF without close_notify);
+ * after TLS_E_LIMIT: EPROTO. */
 int tls_conn_errno(const tls_conn_t *c);
 /* After any failure: a one-line reason for logs, e.g.
  * "peer refused our certificate: alert 48 unknown_ca". Never NULL. */

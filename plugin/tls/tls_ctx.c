@@ -443,6 +443,80 @@ static int tls_load_ca(SSL_CTX *ctx, int is_server, const tls_src_t *src, char *
     return 0;
 }
 
+/* ---- policy --------------------------------------------------------------- */
+
+void tls_policy_init(tls_policy_t *p)
+{
+    p->verify_depth = ZMTLS_VERIFY_DEPTH_DEFAULT;
+    p->session_lifetime = ZMTLS_SESSION_LIFETIME_DEFAULT;
+    p->updates_max = ZMTLS_TLS_UPDATES_MAX_DEFAULT;
+}
+
+/* The policy's values, each in the range include/zmtls.h gives. 0 or
+ * -EINVAL with the reason in err. */
+static int tls_policy_check(const tls_policy_t *p, const char *side, char *err,
+                            size_t errlen)
+{
+    if (p->verify_depth < 0 || p->verify_depth > ZMTLS_VERIFY_DEPTH_MAX) {
+        tls_err(err, errlen, "%s: verify depth %d is not within 0..%d", side,
+                p->verify_depth, ZMTLS_VERIFY_DEPTH_MAX);
+        return -EINVAL;
+    }
+    if (p->session_lifetime < 1 || p->session_lifetime > ZMTLS_SESSION_LIFETIME_MAX) {
+        tls_err(err, errlen, "%s: session lifetime %d is not within 1..%d", side,
+                p->session_lifetime, ZMTLS_SESSION_LIFETIME_MAX);
+        return -EINVAL;
+    }
+    if (p->updates_max < 0) {
+        tls_err(err, errlen, "%s: TLS updates per minute %d is negative", side,
+                p->updates_max);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* The policy a context was built with, for its connections (SSL_CTX
+ * ex_data holding a copy). */
+static int tls_policy_index = -1;
+static CRYPTO_ONCE tls_policy_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void tls_policy_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+                            long argl, void *argp)
+{
+    free(ptr);
+}
+
+static void tls_policy_index_init(void)
+{
+    tls_policy_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, tls_policy_free);
+}
+
+static int tls_policy_attach(SSL_CTX *ctx, const tls_policy_t *p)
+{
+    if (CRYPTO_THREAD_run_once(&tls_policy_once, tls_policy_index_init) != 1 ||
+        tls_policy_index < 0)
+        return -ENOMEM;
+    tls_policy_t *copy = malloc(sizeof(*copy));
+    if (copy == NULL)
+        return -ENOMEM;
+    *copy = *p;
+    if (SSL_CTX_set_ex_data(ctx, tls_policy_index, copy) != 1) {
+        free(copy);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void tls_ctx_policy(SSL_CTX *ctx, tls_policy_t *out)
+{
+    const tls_policy_t *p =
+        tls_policy_index >= 0 ? SSL_CTX_get_ex_data(ctx, tls_policy_index) : NULL;
+    if (p != NULL)
+        *out = *p;
+    else
+        tls_policy_init(out);
+}
+
 /* The protocol and policy every zmtls context has: TLS 1.3 only, the
  * suites in our order, verification of the peer as the policy says,
  * buffers and tickets sized for a reactor. 0 or a negative errno with the
@@ -487,6 +561,11 @@ static int tls_ctx_configure(SSL_CTX *ctx, int is_server, const tls_policy_t *po
                        is_server ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT
                                  : SSL_VERIFY_PEER,
                        tls_verify_peer);
+    if (tls_policy_attach(ctx, policy) != 0) {
+        ERR_clear_error();
+        tls_err(err, errlen, "%s: out of memory", side);
+        return -ENOMEM;
+    }
     /* OpenSSL's depth counts the intermediates, as ZMTLS_VERIFY_DEPTH does:
      * neither the peer's certificate nor the trust anchor is in it. */
     SSL_CTX_set_verify_depth(ctx, policy->verify_depth);
@@ -511,30 +590,6 @@ static int tls_ctx_configure(SSL_CTX *ctx, int is_server, const tls_policy_t *po
     if (!is_server && tls_ctx_enable_resumption(ctx) != 0) {
         tls_err(err, errlen, "%s: out of memory", side);
         return -ENOMEM;
-    }
-    return 0;
-}
-
-void tls_policy_init(tls_policy_t *p)
-{
-    p->verify_depth = ZMTLS_VERIFY_DEPTH_DEFAULT;
-    p->session_lifetime = ZMTLS_SESSION_LIFETIME_DEFAULT;
-}
-
-/* The policy's values, each in the range include/zmtls.h gives. 0 or
- * -EINVAL with the reason in err. */
-static int tls_policy_check(const tls_policy_t *p, const char *side, char *err,
-                            size_t errlen)
-{
-    if (p->verify_depth < 0 || p->verify_depth > ZMTLS_VERIFY_DEPTH_MAX) {
-        tls_err(err, errlen, "%s: verify depth %d is not within 0..%d", side,
-                p->verify_depth, ZMTLS_VERIFY_DEPTH_MAX);
-        return -EINVAL;
-    }
-    if (p->session_lifetime < 1 || p->session_lifetime > ZMTLS_SESSION_LIFETIME_MAX) {
-        tls_err(err, errlen, "%s: session lifetime %d is not within 1..%d", side,
-                p->session_lifetime, ZMTLS_SESSION_LIFETIME_MAX);
-        return -EINVAL;
     }
     return 0;
 }

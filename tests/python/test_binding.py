@@ -34,6 +34,7 @@ def test_option_ids_match_header():
     assert int(defs["ZMTLS_VERIFY_DEPTH_MAX"]) == zmtls.VERIFY_DEPTH_MAX
     assert int(defs["ZMTLS_SESSION_LIFETIME_DEFAULT"]) == zmtls.SESSION_LIFETIME_DEFAULT
     assert int(defs["ZMTLS_SESSION_LIFETIME_MAX"]) == zmtls.SESSION_LIFETIME_MAX
+    assert int(defs["ZMTLS_TLS_UPDATES_MAX_DEFAULT"]) == zmtls.TLS_UPDATES_MAX_DEFAULT
     assert zmtls.STRING_OPTIONS | zmtls.INT_OPTIONS == set(zmtls.OPTIONS.values())
     assert all(0 < v < 2 ** 31 for v in zmtls.OPTIONS.values())  # C int
 

@@ -79,6 +79,7 @@ def test_option_set_get_roundtrip(preloaded):
         "SERVER_NAME": "", "AUTH_IVL": zmtls.AUTH_IVL_DEFAULT,
         "AUTH_IVL_MAX": zmtls.AUTH_IVL_MAX_DEFAULT, "AUTH_STOP": 0,
         "RESUME": 1, "VERIFY_DEPTH": zmtls.VERIFY_DEPTH_DEFAULT,
+        "TLS_UPDATES_MAX": zmtls.TLS_UPDATES_MAX_DEFAULT,
         "SESSION_LIFETIME": zmtls.SESSION_LIFETIME_DEFAULT}
     assert all(r["strings_ok"].values()), r["strings_ok"]
     assert r["nul_stripped"] == "with-nul.example"

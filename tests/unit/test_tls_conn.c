@@ -978,6 +978,154 @@ static void test_ticket_policy(void)
     free(key);
 }
 
+/* ---- post-handshake message limit ------------------------------------------ */
+
+/* A plain OpenSSL peer on one end (its SSL_CTX made by tls_ctx_new, so it
+ * trusts the same CA), a tls_conn on the other; both handshakes done. */
+typedef struct raw_pair {
+    SSL *raw;
+    int raw_fd;
+    peer_t x;
+} raw_pair_t;
+
+static void raw_pair_open(raw_pair_t *p, SSL_CTX *raw_ctx, SSL_CTX *conn_ctx,
+                          int conn_is_server)
+{
+    uint64_t deadline = now_ms() + DEADLINE_MS;
+    int raw_done = 0;
+
+    memset(p, 0, sizeof *p);
+    if (conn_is_server) {
+        tcp_pair(&p->raw_fd, &p->x.fd);
+    } else {
+        tcp_pair(&p->x.fd, &p->raw_fd);
+    }
+    CHECK_EQ(tls_conn_new(&p->x.c, conn_ctx, p->x.fd, conn_is_server,
+                          conn_is_server ? NULL : "127.0.0.1"),
+             0);
+    p->raw = SSL_new(raw_ctx);
+    CHECK(p->raw != NULL);
+    CHECK_EQ(SSL_set_fd(p->raw, p->raw_fd), 1);
+    if (conn_is_server) {
+        SSL_set_connect_state(p->raw);
+    } else {
+        SSL_set_accept_state(p->raw);
+    }
+    p->x.rc = TLS_WANT_READ;
+    while (!raw_done || p->x.rc > 0) {
+        struct pollfd pfd[2];
+        int np = 0;
+
+        if (!raw_done) {
+            int r = SSL_do_handshake(p->raw);
+            int e = SSL_get_error(p->raw, r);
+            if (r == 1) {
+                raw_done = 1;
+            } else {
+                CHECK(e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE);
+                pfd[np].fd = p->raw_fd;
+                pfd[np].events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+                np++;
+            }
+        }
+        if (p->x.rc > 0) {
+            p->x.rc = tls_conn_handshake(p->x.c);
+            CHECK(p->x.rc >= 0);
+            if (p->x.rc > 0) {
+                pfd[np].fd = p->x.fd;
+                pfd[np].events = want_events(p->x.rc);
+                np++;
+            }
+        }
+        if (np > 0 && (!raw_done || p->x.rc > 0)) {
+            CHECK(poll(pfd, (nfds_t)np, time_left(deadline)) > 0);
+        }
+    }
+    ERR_clear_error();
+}
+
+static void raw_pair_close(raw_pair_t *p)
+{
+    SSL_free(p->raw);
+    tls_conn_destroy(&p->x.c);
+    close(p->raw_fd);
+    close(p->x.fd);
+    ERR_clear_error();
+}
+
+/* Waits until the tls_conn's fd is readable, then reads once. */
+static int read_once(peer_t *x)
+{
+    struct pollfd pfd = {x->fd, POLLIN, 0};
+    unsigned char buf[64];
+    size_t n;
+
+    CHECK(poll(&pfd, 1, DEADLINE_MS) == 1);
+    return tls_conn_read(x->c, buf, sizeof buf, &n);
+}
+
+/* The server takes updates_max KeyUpdates at once and fails on the next
+ * (TLS_E_LIMIT, EPROTO); 0 allows none. */
+static void test_updates_server(int max)
+{
+    tls_policy_t pol;
+    raw_pair_t p;
+
+    fprintf(stderr, "server with updates_max %d\n", max);
+    tls_policy_init(&pol);
+    pol.updates_max = max;
+    SSL_CTX *cctx = make_ctx(0, "client.pem", "client.key", "ca.pem");
+    SSL_CTX *sctx = make_ctx_policy(1, "server.pem", "server.key", "ca.pem", &pol);
+    raw_pair_open(&p, cctx, sctx, 1);
+    for (int i = 0; i <= max; i++) {
+        CHECK_EQ(SSL_key_update(p.raw, SSL_KEY_UPDATE_REQUESTED), 1);
+        CHECK_EQ(SSL_do_handshake(p.raw), 1);
+        int rc = read_once(&p.x);
+        if (i < max) {
+            CHECK_EQ(rc, TLS_WANT_READ);
+        } else {
+            CHECK_EQ(rc, TLS_E_LIMIT);
+        }
+    }
+    CHECK_EQ(tls_conn_errno(p.x.c), EPROTO);
+    CHECK_EQ(tls_conn_alert(p.x.c), -1);
+    check_reason_has(p.x.c, "TLS handshake messages");
+    /* Dead from here on, and nothing more is sent. */
+    {
+        unsigned char buf[8];
+        size_t n;
+        CHECK_EQ(tls_conn_read(p.x.c, buf, sizeof buf, &n), TLS_E_LIMIT);
+    }
+    CHECK_EQ(tls_conn_shutdown(p.x.c), TLS_OK);
+    raw_pair_close(&p);
+    SSL_CTX_free(cctx);
+    SSL_CTX_free(sctx);
+}
+
+/* A client counts no more than two session tickets after its handshake:
+ * with updates_max 0 it takes two from a server and fails on a third. */
+static void test_updates_client_tickets(int tickets)
+{
+    tls_policy_t pol;
+    raw_pair_t p;
+    unsigned char buf[8];
+    size_t n;
+
+    fprintf(stderr, "client with updates_max 0, server sending %d tickets\n", tickets);
+    tls_policy_init(&pol);
+    pol.updates_max = 0;
+    SSL_CTX *cctx = make_ctx_policy(0, "client.pem", "client.key", "ca.pem", &pol);
+    SSL_CTX *sctx = make_ctx(1, "server.pem", "server.key", "ca.pem");
+    CHECK_EQ(SSL_CTX_set_num_tickets(sctx, (size_t)tickets), 1);
+    raw_pair_open(&p, sctx, cctx, 0);
+    CHECK_EQ(SSL_write_ex(p.raw, "x", 1, &n), 1);
+    int rc = read_until(&p.x, buf, sizeof buf, &n);
+    CHECK_EQ(rc, tickets <= 2 ? TLS_OK : TLS_E_LIMIT);
+    raw_pair_close(&p);
+    SSL_CTX_free(cctx);
+    SSL_CTX_free(sctx);
+}
+
 /* The peer's TCP goes away without close_notify. */
 static void test_io_errors(void)
 {
@@ -1111,6 +1259,10 @@ int main(void)
     test_io_errors();
     test_ticket_usable();
     test_ticket_policy();
+    test_updates_server(5);
+    test_updates_server(0);
+    test_updates_client_tickets(2);
+    test_updates_client_tickets(3);
 
     fprintf(stderr, "unit.tls_conn: ok\n");
     return 0;

@@ -46,9 +46,10 @@ import sys
 __all__ = [
     "OPTION_BASE", "CERT_FILE", "KEY_FILE", "CA_FILE", "CERT_PEM", "KEY_PEM",
     "CA_PEM", "SERVER_NAME", "AUTH_IVL", "AUTH_IVL_MAX", "AUTH_STOP",
-    "RESUME", "VERIFY_DEPTH", "SESSION_LIFETIME", "AUTH_IVL_DEFAULT",
+    "RESUME", "VERIFY_DEPTH", "TLS_UPDATES_MAX", "SESSION_LIFETIME", "AUTH_IVL_DEFAULT",
     "AUTH_IVL_MAX_DEFAULT", "VERIFY_DEPTH_DEFAULT", "VERIFY_DEPTH_MAX",
-    "SESSION_LIFETIME_DEFAULT", "SESSION_LIFETIME_MAX", "OPTIONS", "STRING_OPTIONS",
+    "SESSION_LIFETIME_DEFAULT", "SESSION_LIFETIME_MAX", "TLS_UPDATES_MAX_DEFAULT",
+    "OPTIONS", "STRING_OPTIONS",
     "INT_OPTIONS", "option_id", "library_path", "is_active", "load",
     "reexec_with_preload", "version", "last_error", "setsockopt", "getsockopt",
     "configure", "EVENTS", "event_name", "ALERTS", "alert_name",
@@ -85,6 +86,9 @@ RESUME = OPTION_BASE + 11
 #: Both sides: intermediate CAs allowed in the peer's chain (int,
 #: 0..VERIFY_DEPTH_MAX).
 VERIFY_DEPTH = OPTION_BASE + 16
+#: Both sides: TLS handshake messages (KeyUpdate...) the peer may send after
+#: the handshake, per minute (int, >= 0).
+TLS_UPDATES_MAX = OPTION_BASE + 17
 #: Bind side: seconds one full handshake may be resumed (int,
 #: 1..SESSION_LIFETIME_MAX).
 SESSION_LIFETIME = OPTION_BASE + 18
@@ -95,18 +99,20 @@ VERIFY_DEPTH_DEFAULT = 4
 VERIFY_DEPTH_MAX = 100
 SESSION_LIFETIME_DEFAULT = 3600
 SESSION_LIFETIME_MAX = 604800
+TLS_UPDATES_MAX_DEFAULT = 60
 
 #: name -> id for every zmtls option.
 OPTIONS = collections.OrderedDict(
     (name, globals()[name])
     for name in ("CERT_FILE", "KEY_FILE", "CA_FILE", "CERT_PEM", "KEY_PEM",
                  "CA_PEM", "SERVER_NAME", "AUTH_IVL", "AUTH_IVL_MAX",
-                 "AUTH_STOP", "RESUME", "VERIFY_DEPTH", "SESSION_LIFETIME"))
+                 "AUTH_STOP", "RESUME", "VERIFY_DEPTH", "TLS_UPDATES_MAX",
+                 "SESSION_LIFETIME"))
 STRING_OPTIONS = frozenset(OPTIONS[n] for n in (
     "CERT_FILE", "KEY_FILE", "CA_FILE", "CERT_PEM", "KEY_PEM", "CA_PEM",
     "SERVER_NAME"))
 INT_OPTIONS = frozenset((AUTH_IVL, AUTH_IVL_MAX, AUTH_STOP, RESUME, VERIFY_DEPTH,
-                         SESSION_LIFETIME))
+                         TLS_UPDATES_MAX, SESSION_LIFETIME))
 
 
 def option_id(name_or_id):
@@ -431,7 +437,7 @@ def getsockopt(sock, name_or_id):
 def configure(sock, cert=None, key=None, ca=None, cert_pem=None, key_pem=None,
               ca_pem=None, server_name=None, auth_ivl=None, auth_ivl_max=None,
               auth_stop=None, resume=None, verify_depth=None,
-              session_lifetime=None):
+              tls_updates_max=None, session_lifetime=None):
     """Set several zmtls options at once; arguments left None are not set.
 
     ``cert``/``key``/``ca`` are PEM file paths (CERT_FILE, KEY_FILE,
@@ -444,6 +450,7 @@ def configure(sock, cert=None, key=None, ca=None, cert_pem=None, key_pem=None,
                        (AUTH_IVL, auth_ivl), (AUTH_IVL_MAX, auth_ivl_max),
                        (AUTH_STOP, auth_stop), (RESUME, resume),
                        (VERIFY_DEPTH, verify_depth),
+                       (TLS_UPDATES_MAX, tls_updates_max),
                        (SESSION_LIFETIME, session_lifetime)):
         if value is not None:
             setsockopt(sock, opt, value)

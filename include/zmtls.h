@@ -119,13 +119,47 @@ extern "C" {
 #define ZMTLS_HANDSHAKES_MAX      (ZMTLS_OPTION_BASE + 14)
 #define ZMTLS_HANDSHAKES_PER_ADDR (ZMTLS_OPTION_BASE + 15)
 
-/* Defaults of the integer options above. */
+/* Integer option (int), both sides: how many intermediate CA certificates
+ * the peer's chain may hold between its own certificate and a CA of
+ * ZMTLS_CA. A longer chain is refused (HANDSHAKE_FAILED_AUTH 48,
+ * unknown_ca: no trusted CA within reach). 0 (the peer's certificate is
+ * issued by a trusted CA itself) to ZMTLS_VERIFY_DEPTH_MAX; default
+ * ZMTLS_VERIFY_DEPTH_DEFAULT. Read at zmq_connect / zmq_bind. */
+#define ZMTLS_VERIFY_DEPTH (ZMTLS_OPTION_BASE + 16)
+
+/* Integer option (int), both sides: TLS handshake messages the peer may
+ * send after the handshake (KeyUpdate above all, which costs the receiver
+ * a key derivation and, when it asks for one in return, a record), per
+ * minute, in bursts of up to as many. One more ends the connection, as a
+ * lost connection (DISCONNECTED once established). The session tickets a
+ * client expects after its handshake (up to two) do not count. 0 allows
+ * none; default ZMTLS_TLS_UPDATES_MAX_DEFAULT. Read at zmq_connect /
+ * zmq_bind. */
+#define ZMTLS_TLS_UPDATES_MAX (ZMTLS_OPTION_BASE + 17)
+
+/* Integer option (int), bind side: for how many seconds one full handshake
+ * may be resumed (ZMTLS_RESUME) before the client must present its
+ * certificate again, counted from that handshake however many resumptions
+ * follow it; each ticket given to a client carries what is left. A session
+ * is never resumed once the client certificate it was verified with has
+ * expired: the full handshake that follows refuses that certificate (45,
+ * certificate_expired). 1 to ZMTLS_SESSION_LIFETIME_MAX (7 days, the most
+ * TLS 1.3 allows a ticket); default ZMTLS_SESSION_LIFETIME_DEFAULT. Read
+ * at zmq_bind. */
+#define ZMTLS_SESSION_LIFETIME (ZMTLS_OPTION_BASE + 18)
+
+/* Defaults and bounds of the integer options above. */
 #define ZMTLS_AUTH_IVL_DEFAULT            1000
 #define ZMTLS_AUTH_IVL_MAX_DEFAULT        60000
 #define ZMTLS_MULTIPART_MAX_PARTS_DEFAULT 65536
 #define ZMTLS_MULTIPART_MAX_BYTES_DEFAULT ((int64_t)256 * 1024 * 1024)
 #define ZMTLS_HANDSHAKES_MAX_DEFAULT      256
 #define ZMTLS_HANDSHAKES_PER_ADDR_DEFAULT 32
+#define ZMTLS_VERIFY_DEPTH_DEFAULT        4
+#define ZMTLS_VERIFY_DEPTH_MAX            100
+#define ZMTLS_SESSION_LIFETIME_DEFAULT    3600
+#define ZMTLS_SESSION_LIFETIME_MAX        604800
+#define ZMTLS_TLS_UPDATES_MAX_DEFAULT     60
 
 /*
  * Monitor events for tls:// endpoints use libzmq's codes and two-frame

@@ -7,10 +7,19 @@
 #   rogue-client.pem .key         client signed by the rogue CA
 #   expired-client.pem .key       client signed by the CA, expired in 2020
 #   wronghost-server.pem .key     server signed by the CA for wrong.example only
-# EC P-256 keys. Idempotent: does nothing when DIR/ca.pem exists.
+#   rsa1024-client.pem .key       client signed by the CA with an RSA-1024 key
+#   caleaf.pem .key               leaf signed by the CA but marked CA:TRUE
+#                                 (client and server use, SAN localhost, 127.0.0.1, ::1)
+#   pinned-server.pem .key        self-signed (CA:TRUE), for a peer that pins it
+#   pinned-client.pem .key        the same for a client
+#   chainN.pem .key (N = 1..5)    leaf under N intermediates (int1 <- ca, int2 <- int1,
+#                                 ...), the file holding the leaf then its
+#                                 intermediates; client and server use
+# EC P-256 keys unless said otherwise. Idempotent: does nothing when the
+# last file made exists.
 set -eu
 dir=${1:?usage: make-certs.sh DIR}
-[ -f "$dir/ca.pem" ] && [ -f "$dir/wronghost-server.pem" ] && exit 0
+[ -f "$dir/ca.pem" ] && [ -f "$dir/chain5.pem" ] && exit 0
 mkdir -p "$dir"
 cd "$dir"
 umask 077
@@ -32,6 +41,16 @@ leaf() { # name ca subject san eku [extra x509 args]
         -CAcreateserial -sha256 -extfile "$name.ext" -out "$name.pem" "$@" 2>/dev/null
     rm -f "$name.csr" "$name.ext"
 }
+signed() { # name issuer subject extensions: a certificate with exactly these extensions
+    name=$1 issuer=$2 subj=$3
+    openssl req -new -key "$name.key" -subj "/CN=$subj" -out "$name.csr"
+    printf '%b\n' "$4" > "$name.ext"
+    openssl x509 -req -in "$name.csr" -CA "$issuer.pem" -CAkey "$issuer.key" \
+        -CAcreateserial -sha256 -days 825 -extfile "$name.ext" -out "$name.pem" 2>/dev/null
+    rm -f "$name.csr" "$name.ext"
+}
+# Peers that serve as client and as server (on the loopback addresses).
+both_uses='extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1'
 ca ca "zmtls test CA"
 ca rogue-ca "rogue CA"
 leaf server ca "localhost" "DNS:localhost,IP:127.0.0.1,IP:::1" serverAuth -days 825
@@ -69,4 +88,44 @@ openssl ca -batch -config ca.db/ca.cnf -cert ca.pem -keyfile ca.key \
     -startdate 20200101000000Z -enddate 20200201000000Z -notext \
     -in expired.csr -out expired-client.pem 2>/dev/null
 rm -rf expired.csr ca.db
+
+# Below security level 2 (RSA under 2048 bits): refused whatever the host's
+# OpenSSL configuration allows.
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out rsa1024-client.key 2>/dev/null
+signed rsa1024-client ca "rsa1024 client" \
+    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\nsubjectAltName=DNS:rsa1024'
+
+# A CA certificate presented as a peer's own.
+key caleaf.key
+signed caleaf ca "localhost" \
+    "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature,keyCertSign\n$both_uses"
+
+# Self-signed certificates a peer trusts by holding them as its CA.
+for who in server client; do
+    key pinned-$who.key
+    openssl req -x509 -new -key pinned-$who.key -sha256 -days 825 -subj "/CN=pinned $who" \
+        -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,digitalSignature,keyCertSign" \
+        -addext "extendedKeyUsage=serverAuth,clientAuth" \
+        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" -out pinned-$who.pem
+done
+
+# Intermediates int1 (under the CA) to int5, and a leaf under each.
+issuer=ca
+for n in 1 2 3 4 5; do
+    key int$n.key
+    signed int$n $issuer "intermediate $n" \
+        'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign'
+    key chain$n.key
+    signed chain$n int$n "chain $n" "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n$both_uses"
+    issuer=int$n
+done
+for n in 1 2 3 4 5; do
+    i=$n
+    while [ "$i" -ge 1 ]; do
+        cat int$i.pem >> chain$n.pem
+        i=$((i - 1))
+    done
+done
+rm -f int*.key int*.pem ./*.srl
 chmod 644 ./*.pem

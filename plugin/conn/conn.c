@@ -100,6 +100,10 @@ int conn_end_tls(conn_t *c, int rc)
                                    : ZMQ_PROTOCOL_ERROR_ZMTP_UNSPECIFIED);
     case TLS_E_NOMEM:
         return conn_end(c, up ? CONN_END_CLOSED : CONN_END_NO_DETAIL, ENOMEM);
+    case TLS_E_LIMIT:
+        /* A peer flooding us with KeyUpdates after the handshake is dropped
+         * like a lost connection: its credentials were fine. */
+        return conn_end(c, up ? CONN_END_CLOSED : CONN_END_NO_DETAIL, EPROTO);
     case TLS_E_CLOSED:
         return conn_end(c, up ? CONN_END_CLOSED : CONN_END_NO_DETAIL, ECONNRESET);
     default: {

@@ -3,7 +3,6 @@
 
 #include "io/io.h"
 
-#include "tls/tls.h"
 #include "zmtls.h"
 
 #include <errno.h>
@@ -20,6 +19,7 @@ void shim_opts_init(shim_opts_t *o)
     o->multipart_max_bytes = ZMTLS_MULTIPART_MAX_BYTES_DEFAULT;
     o->handshakes_max = ZMTLS_HANDSHAKES_MAX_DEFAULT;
     o->handshakes_per_addr = ZMTLS_HANDSHAKES_PER_ADDR_DEFAULT;
+    tls_policy_init(&o->policy);
 }
 
 static void opts_wipe_free(char *s)
@@ -45,12 +45,18 @@ void shim_opts_free(shim_opts_t *o)
 
 int shim_opts_owns(int option)
 {
-    return option > ZMTLS_OPTION_BASE && option <= ZMTLS_HANDSHAKES_PER_ADDR;
+    return option > ZMTLS_OPTION_BASE && option <= ZMTLS_SESSION_LIFETIME;
 }
 
 int shim_opts_is_credential(int option)
 {
     return option >= ZMTLS_CERT_FILE && option <= ZMTLS_CA_PEM;
+}
+
+int shim_opts_is_policy(int option)
+{
+    return option == ZMTLS_VERIFY_DEPTH || option == ZMTLS_TLS_UPDATES_MAX ||
+           option == ZMTLS_SESSION_LIFETIME;
 }
 
 static char **opts_string(shim_opts_t *o, int option)
@@ -92,6 +98,12 @@ static int *opts_int(shim_opts_t *o, int option)
         return &o->handshakes_max;
     case ZMTLS_HANDSHAKES_PER_ADDR:
         return &o->handshakes_per_addr;
+    case ZMTLS_VERIFY_DEPTH:
+        return &o->policy.verify_depth;
+    case ZMTLS_TLS_UPDATES_MAX:
+        return &o->policy.updates_max;
+    case ZMTLS_SESSION_LIFETIME:
+        return &o->policy.session_lifetime;
     default:
         return NULL;
     }
@@ -147,6 +159,12 @@ int shim_opts_set(shim_opts_t *o, int option, const void *val, size_t len)
     if (option == ZMTLS_AUTH_IVL_MAX && v < 1)
         return -EINVAL;
     if ((option == ZMTLS_AUTH_STOP || option == ZMTLS_RESUME) && v != 0 && v != 1)
+        return -EINVAL;
+    if (option == ZMTLS_VERIFY_DEPTH && (v < 0 || v > ZMTLS_VERIFY_DEPTH_MAX))
+        return -EINVAL;
+    if (option == ZMTLS_SESSION_LIFETIME && (v < 1 || v > ZMTLS_SESSION_LIFETIME_MAX))
+        return -EINVAL;
+    if (option == ZMTLS_TLS_UPDATES_MAX && v < 0)
         return -EINVAL;
     *ip = v;
     return 0;
@@ -207,7 +225,7 @@ int shim_opts_tls_ctx(const shim_opts_t *o, int is_server, SSL_CTX **out, char *
     if (c.ca_pem == NULL && c.ca_file == NULL)
         c.ca_file = opts_env("ZMTLS_CA");
     io_fork_guard_enter();
-    int rc = tls_ctx_new(out, is_server, &c, err, errlen);
+    int rc = tls_ctx_new(out, is_server, &c, &o->policy, err, errlen);
     io_fork_guard_leave();
     return rc;
 }

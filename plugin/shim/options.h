@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <openssl/ssl.h>
 
+#include "tls/tls.h"
+
 typedef struct shim_opts {
     char *cert_file, *key_file, *ca_file;
     char *cert_pem, *key_pem, *ca_pem;
@@ -21,6 +23,7 @@ typedef struct shim_opts {
     int multipart_max_parts;
     int64_t multipart_max_bytes;
     int handshakes_max, handshakes_per_addr;
+    tls_policy_t policy; /* built into the TLS contexts */
 } shim_opts_t;
 
 void shim_opts_init(shim_opts_t *o);
@@ -30,6 +33,9 @@ void shim_opts_free(shim_opts_t *o);
 int shim_opts_owns(int option);
 /* 1 when `option` changes credentials (the TLS contexts must be rebuilt). */
 int shim_opts_is_credential(int option);
+/* 1 when `option` is part of the TLS policy built into the contexts: the
+ * next connect or bind must build new ones. */
+int shim_opts_is_policy(int option);
 
 /* Returns 0, -EINVAL (bad value or size), -ENOMEM. */
 int shim_opts_set(shim_opts_t *o, int option, const void *val, size_t len);

@@ -166,17 +166,24 @@ SHIM_EXPORT int zmq_close(void *s)
 
 /* ---- options ----------------------------------------------------------- */
 
-/* New credentials on a socket with endpoints: rebuild its contexts and give
- * them to the I/O thread, which resets the auth backoff and retries at once.
- * Credentials are often set one option at a time; a combination that does
- * not build yet is not an error here (the next connect/bind reports it). */
-static void shim_creds_changed(shim_sock_t *e)
+/* Forgets the socket's TLS contexts; endpoints keep the references they
+ * hold. */
+static void shim_contexts_drop(shim_sock_t *e)
 {
     io_fork_guard_enter();
     SSL_CTX_free(e->client_tls);
     SSL_CTX_free(e->server_tls);
     io_fork_guard_leave();
     e->client_tls = e->server_tls = NULL;
+}
+
+/* New credentials on a socket with endpoints: rebuild its contexts and give
+ * them to the I/O thread, which resets the auth backoff and retries at once.
+ * Credentials are often set one option at a time; a combination that does
+ * not build yet is not an error here (the next connect/bind reports it). */
+static void shim_creds_changed(shim_sock_t *e)
+{
+    shim_contexts_drop(e);
     if (e->eps == NULL)
         return;
     int has_connect = 0, has_bind = 0;
@@ -212,6 +219,8 @@ SHIM_EXPORT int zmq_setsockopt(void *s, int option, const void *val, size_t len)
         return shim_fail(-rc, "zmtls: invalid value for option %#x", (unsigned)option);
     if (shim_opts_is_credential(option))
         shim_creds_changed(e);
+    else if (shim_opts_is_policy(option))
+        shim_contexts_drop(e); /* like libzmq's options: for endpoints made from now on */
     return 0;
 }
 

@@ -19,6 +19,7 @@
 #define ZMTLS_TLS_H
 
 #include <stddef.h>
+#include <time.h>
 #include <openssl/ssl.h>
 
 /* Credentials. All strings are optional (NULL or ""); PEM text wins over the
@@ -32,7 +33,21 @@ typedef struct tls_creds {
     const char *ca_pem;
 } tls_creds_t;
 
-/* Builds a TLS 1.3-only context.
+/* What a context enforces besides its credentials: the zmtls options of
+ * the same names (include/zmtls.h gives their meaning and ranges). */
+typedef struct tls_policy {
+    int verify_depth;     /* intermediates allowed in the peer's chain */
+    int session_lifetime; /* server: seconds one full handshake may be resumed */
+    int updates_max;      /* post-handshake handshake messages per minute */
+} tls_policy_t;
+
+/* The defaults of include/zmtls.h. */
+void tls_policy_init(tls_policy_t *p);
+
+/* Builds a TLS 1.3-only context at OpenSSL security level 2 (whatever the
+ * host's configuration says): keys under 2048 bits RSA or 224 bits ECC
+ * are refused, ours here with -EINVAL, a peer's in the handshake.
+ * `policy` NULL: the defaults; a value out of its range is -EINVAL.
  * Server (is_server = 1): certificate and key required; CA required; asks
  * every client for a certificate and fails the handshake without one
  * (alert 116) or with one that does not verify.
@@ -43,8 +58,8 @@ typedef struct tls_creds {
  * (file unreadable), -EINVAL (unusable content, key mismatch, missing
  * required credential), -ENOMEM. On failure writes a one-line reason (never
  * key material) to err (NUL-terminated, truncated to errlen). */
-int tls_ctx_new(SSL_CTX **out, int is_server, const tls_creds_t *creds, char *err,
-                size_t errlen);
+int tls_ctx_new(SSL_CTX **out, int is_server, const tls_creds_t *creds,
+                const tls_policy_t *policy, char *err, size_t errlen);
 
 enum {
     TLS_OK = 0,
@@ -58,6 +73,8 @@ enum {
     TLS_E_IO = -3,       /* socket error or unexpected EOF: see tls_conn_errno */
     TLS_E_CLOSED = -4,   /* the peer sent close_notify (clean end) */
     TLS_E_NOMEM = -5,
+    TLS_E_LIMIT = -6, /* the peer sent more post-handshake handshake messages
+                         than the policy allows (tls_conn_errno: EPROTO) */
 };
 
 typedef struct tls_conn tls_conn_t;
@@ -79,7 +96,10 @@ int tls_conn_handshake(tls_conn_t *c);
 
 /* Reads decrypted bytes. TLS_OK with *n > 0, TLS_WANT_* with *n == 0 when
  * nothing is available yet (post-handshake messages such as session tickets
- * are consumed silently), or a failure. */
+ * are consumed silently), or a failure. Handshake messages the peer sends
+ * after the handshake (KeyUpdate; NewSessionTicket beyond the two a client
+ * expects) are limited to the context's policy.updates_max per minute, in
+ * bursts of as many: the next one ends the connection with TLS_E_LIMIT. */
 int tls_conn_read(tls_conn_t *c, void *buf, size_t cap, size_t *n);
 
 /* After a successful tls_conn_read: 1 when that read emptied the socket
@@ -119,7 +139,8 @@ int tls_conn_shutdown(tls_conn_t *c);
 int tls_conn_alert(const tls_conn_t *c);
 /* 1 when that alert was received from the peer, 0 when we sent it. */
 int tls_conn_alert_received(const tls_conn_t *c);
-/* After TLS_E_IO: the errno (ECONNRESET for an EOF without close_notify). */
+/* After TLS_E_IO: the errno (ECONNRESET for an EOF without close_notify);
+ * after TLS_E_LIMIT: EPROTO. */
 int tls_conn_errno(const tls_conn_t *c);
 /* After any failure: a one-line reason for logs, e.g.
  * "peer refused our certificate: alert 48 unknown_ca". Never NULL. */
@@ -151,6 +172,21 @@ int tls_ctx_enable_resumption(SSL_CTX *ctx);
  * -ENOMEM. */
 int tls_conn_resume(tls_conn_t *c, const char *key);
 int tls_ssl_resume(SSL *ssl, const char *key); /* the same on a raw SSL */
+
+/* Server contexts: resume only what the policy allows (tls_session.c):
+ * tickets carry the time of the full handshake they descend from, and a
+ * ticket is refused (a full handshake follows) once the context's timeout
+ * (the policy's session_lifetime) has passed since then, or once the
+ * client certificate it was issued for has expired. Time is the clock
+ * certificates are verified by: the fixed time of the connection's
+ * X509_VERIFY_PARAM when one is set, else now. 0 or -ENOMEM. */
+int tls_ctx_enable_ticket_policy(SSL_CTX *ctx);
+
+/* The decision itself, pure: 1 when a session authenticated at auth_time
+ * with client certificate `peer` may be resumed at `now`, given `lifetime`
+ * seconds; 0 when too old, when the certificate's notAfter is not after
+ * `now`, without a certificate, or with auth_time < 0 (unknown). */
+int tls_ticket_usable(time_t auth_time, long lifetime, const X509 *peer, time_t now);
 
 /* 1 when the handshake resumed a session (issue: resumption), else 0. */
 int tls_conn_resumed(const tls_conn_t *c);

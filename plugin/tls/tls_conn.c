@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
@@ -39,6 +40,11 @@
 /* The largest TLS record payload: tls_conn_write hands OpenSSL one record
  * at a time so that it knows whether more follow. */
 #define TLS_RECORD_MAX 16384
+/* The window of the post-handshake message limit: updates_max per minute. */
+#define TLS_UPD_WINDOW_MS 60000
+/* Session tickets a client takes after its handshake without counting them:
+ * a zmtls server sends one, a stock OpenSSL server two. */
+#define TLS_UPD_FREE_TICKETS 2
 
 /* ---- observations --------------------------------------------------------- */
 
@@ -57,6 +63,60 @@ static void tls_info_cb(const SSL *ssl, int where, int ret)
     }
     c->seen_alert = ret & 0xff;
     c->seen_alert_received = (where & SSL_CB_READ) != 0;
+}
+
+static uint64_t tls_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Takes one message from the token bucket: 1, or 0 when it is empty. The
+ * credit is kept in 1/TLS_UPD_WINDOW_MS of a message, so that each
+ * millisecond adds upd_max of it and a full bucket holds upd_max messages. */
+static int tls_updates_take(tls_conn_t *c)
+{
+    uint64_t now = tls_now_ms();
+    uint64_t dt = now - c->upd_stamp_ms;
+    int64_t cap = (int64_t)c->upd_max * TLS_UPD_WINDOW_MS;
+    if (dt > TLS_UPD_WINDOW_MS)
+        dt = TLS_UPD_WINDOW_MS;
+    c->upd_stamp_ms = now;
+    c->upd_credit += (int64_t)dt * c->upd_max;
+    if (c->upd_credit > cap)
+        c->upd_credit = cap;
+    if (c->upd_credit < TLS_UPD_WINDOW_MS)
+        return 0;
+    c->upd_credit -= TLS_UPD_WINDOW_MS;
+    return 1;
+}
+
+/* Sees every message OpenSSL parses; counts the handshake messages the
+ * peer sends once our handshake is done. Each is processed after this
+ * returns and OpenSSL offers no way to refuse one here, so one over the
+ * limit marks the connection as if the peer had closed it: OpenSSL then
+ * discards every record it has not processed yet (read-ahead may hold
+ * thousands) and the read returns, where tls_conn_read fails it. */
+static void tls_msg_cb(int write_p, int version, int content_type, const void *buf,
+                       size_t len, SSL *ssl, void *arg)
+{
+    tls_conn_t *c = arg;
+
+    if (write_p || content_type != SSL3_RT_HANDSHAKE || len == 0 ||
+        c->state != TLS_ST_OPEN || c->upd_over) {
+        return;
+    }
+    if (!c->is_server && ((const unsigned char *)buf)[0] == SSL3_MT_NEWSESSION_TICKET &&
+        c->upd_free_tickets > 0) {
+        c->upd_free_tickets--;
+        return;
+    }
+    if (tls_updates_take(c)) {
+        return;
+    }
+    c->upd_over = 1;
+    SSL_set_shutdown(ssl, SSL_get_shutdown(ssl) | SSL_RECEIVED_SHUTDOWN);
 }
 
 /* ---- classification ------------------------------------------------------- */
@@ -125,14 +185,15 @@ static int tls_fail(tls_conn_t *c, int sslerr)
     } else if (sslerr == SSL_ERROR_SYSCALL) {
         code = tls_fail_io(c);
     } else if (vr != X509_V_OK) {
+        const char *vwhy =
+            c->verify_why != NULL ? c->verify_why : X509_verify_cert_error_string(vr);
         code = TLS_E_AUTH;
         c->alert = a;
         if (a >= 0) {
-            tls_reason(c, "peer certificate not accepted: %s (alert %d %s sent)",
-                       X509_verify_cert_error_string(vr), a, policy_alert_name(a));
+            tls_reason(c, "peer certificate not accepted: %s (alert %d %s sent)", vwhy, a,
+                       policy_alert_name(a));
         } else {
-            tls_reason(c, "peer certificate not accepted: %s",
-                       X509_verify_cert_error_string(vr));
+            tls_reason(c, "peer certificate not accepted: %s", vwhy);
         }
     } else if (c->bio_eof) {
         /* OpenSSL 3 reports an EOF without close_notify as a protocol error
@@ -169,6 +230,23 @@ static int tls_fail(tls_conn_t *c, int sslerr)
     c->state = TLS_ST_FAILED;
     c->failure = code;
     return code;
+}
+
+/* The peer passed the post-handshake message limit (tls_msg_cb). Whatever
+ * OpenSSL said about the read that found it is an effect of our marking. */
+static int tls_fail_limit(tls_conn_t *c)
+{
+    ERR_clear_error();
+    c->alert = -1;
+    c->alert_received = 0;
+    c->io_errno = EPROTO;
+    tls_reason(c,
+               "peer sent more than %d TLS handshake messages (KeyUpdate...) after the "
+               "handshake within a minute",
+               c->upd_max);
+    c->state = TLS_ST_FAILED;
+    c->failure = TLS_E_LIMIT;
+    return TLS_E_LIMIT;
 }
 
 /* Maps a non-success OpenSSL return: retry conditions or failure. */
@@ -248,6 +326,16 @@ int tls_conn_new(tls_conn_t **out, SSL_CTX *ctx, int fd, int is_server,
     SSL_set_bio(c->ssl, bio, bio); /* the SSL owns the BIO from here */
     SSL_set_app_data(c->ssl, c);
     SSL_set_info_callback(c->ssl, tls_info_cb);
+    {
+        tls_policy_t policy;
+        tls_ctx_policy(ctx, &policy);
+        c->upd_max = policy.updates_max;
+        c->upd_credit = (int64_t)c->upd_max * TLS_UPD_WINDOW_MS;
+        c->upd_stamp_ms = tls_now_ms();
+        c->upd_free_tickets = c->is_server ? 0 : TLS_UPD_FREE_TICKETS;
+    }
+    SSL_set_msg_callback(c->ssl, tls_msg_cb);
+    SSL_set_msg_callback_arg(c->ssl, c);
     /* Also on the SSL, in case ctx was not built by tls_ctx_new. */
     SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_AUTO_RETRY);
@@ -333,6 +421,9 @@ int tls_conn_read(tls_conn_t *c, void *buf, size_t cap, size_t *n)
 
         tls_begin(c);
         r = SSL_read_ex(c->ssl, buf, cap, &got);
+        if (c->upd_over) {
+            return tls_fail_limit(c);
+        }
         if (r == 1) {
             /* The queue is clean on success; the next tls_begin clears it
              * anyway (one ERR_clear_error per record is measurable). */

@@ -24,6 +24,8 @@
 #include <openssl/x509.h>
 
 #include "tls/tls.h"
+#include "tls/tls_conn_int.h"
+#include "zmtls.h"
 
 /* Larger than any sane certificate bundle (the Debian system bundle is
  * about 200 KiB); bounds what a misconfigured path can make us allocate. */
@@ -31,6 +33,9 @@
 /* TLS 1.3 suites in preference order (all three are standard). */
 #define TLS_SUITES                                                                       \
     "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+
+/* OpenSSL security level of every context (see tls_ctx_configure). */
+#define TLS_SECURITY_LEVEL 2
 
 /* Session id context for the server: OpenSSL will not resume sessions on
  * a server that verifies peers until one is set (its error is "session id
@@ -438,17 +443,98 @@ static int tls_load_ca(SSL_CTX *ctx, int is_server, const tls_src_t *src, char *
     return 0;
 }
 
+/* ---- policy --------------------------------------------------------------- */
+
+void tls_policy_init(tls_policy_t *p)
+{
+    p->verify_depth = ZMTLS_VERIFY_DEPTH_DEFAULT;
+    p->session_lifetime = ZMTLS_SESSION_LIFETIME_DEFAULT;
+    p->updates_max = ZMTLS_TLS_UPDATES_MAX_DEFAULT;
+}
+
+/* The policy's values, each in the range include/zmtls.h gives. 0 or
+ * -EINVAL with the reason in err. */
+static int tls_policy_check(const tls_policy_t *p, const char *side, char *err,
+                            size_t errlen)
+{
+    if (p->verify_depth < 0 || p->verify_depth > ZMTLS_VERIFY_DEPTH_MAX) {
+        tls_err(err, errlen, "%s: verify depth %d is not within 0..%d", side,
+                p->verify_depth, ZMTLS_VERIFY_DEPTH_MAX);
+        return -EINVAL;
+    }
+    if (p->session_lifetime < 1 || p->session_lifetime > ZMTLS_SESSION_LIFETIME_MAX) {
+        tls_err(err, errlen, "%s: session lifetime %d is not within 1..%d", side,
+                p->session_lifetime, ZMTLS_SESSION_LIFETIME_MAX);
+        return -EINVAL;
+    }
+    if (p->updates_max < 0) {
+        tls_err(err, errlen, "%s: TLS updates per minute %d is negative", side,
+                p->updates_max);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* The policy a context was built with, for its connections (SSL_CTX
+ * ex_data holding a copy). */
+static int tls_policy_index = -1;
+static CRYPTO_ONCE tls_policy_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void tls_policy_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+                            long argl, void *argp)
+{
+    free(ptr);
+}
+
+static void tls_policy_index_init(void)
+{
+    tls_policy_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, tls_policy_free);
+}
+
+static int tls_policy_attach(SSL_CTX *ctx, const tls_policy_t *p)
+{
+    if (CRYPTO_THREAD_run_once(&tls_policy_once, tls_policy_index_init) != 1 ||
+        tls_policy_index < 0)
+        return -ENOMEM;
+    tls_policy_t *copy = malloc(sizeof(*copy));
+    if (copy == NULL)
+        return -ENOMEM;
+    *copy = *p;
+    if (SSL_CTX_set_ex_data(ctx, tls_policy_index, copy) != 1) {
+        free(copy);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void tls_ctx_policy(SSL_CTX *ctx, tls_policy_t *out)
+{
+    const tls_policy_t *p =
+        tls_policy_index >= 0 ? SSL_CTX_get_ex_data(ctx, tls_policy_index) : NULL;
+    if (p != NULL)
+        *out = *p;
+    else
+        tls_policy_init(out);
+}
+
 /* The protocol and policy every zmtls context has: TLS 1.3 only, the
- * suites in our order, verification of the peer, buffers and tickets sized
- * for a reactor. 0 or a negative errno with the reason in err. */
-static int tls_ctx_configure(SSL_CTX *ctx, int is_server, const char *side, char *err,
-                             size_t errlen)
+ * suites in our order, verification of the peer as the policy says,
+ * buffers and tickets sized for a reactor. 0 or a negative errno with the
+ * reason in err. */
+static int tls_ctx_configure(SSL_CTX *ctx, int is_server, const tls_policy_t *policy,
+                             const char *side, char *err, size_t errlen)
 {
     if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
         SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
         tls_err(err, errlen, "%s: TLS 1.3 unavailable (%s)", side, tls_consume_reason());
         return -EINVAL;
     }
+    /* Level 2 (RSA and DH of 2048 bits or more, ECC of 224 or more, no
+     * SHA-1 signatures) for our own certificate and every peer's chain,
+     * set here rather than left to the host: OPENSSL_CONF or a
+     * distribution's openssl.cnf may lower the default for every program,
+     * and an RSA-1024 client would then authenticate. */
+    SSL_CTX_set_security_level(ctx, TLS_SECURITY_LEVEL);
     /* Partial writes and moving buffers fit a reactor that writes from a
      * queue. Buffers are not released after every record (that cost a
      * malloc and free of 64 KiB per read): idle connections give them back
@@ -474,7 +560,15 @@ static int tls_ctx_configure(SSL_CTX *ctx, int is_server, const char *side, char
     SSL_CTX_set_verify(ctx,
                        is_server ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT
                                  : SSL_VERIFY_PEER,
-                       NULL);
+                       tls_verify_peer);
+    if (tls_policy_attach(ctx, policy) != 0) {
+        ERR_clear_error();
+        tls_err(err, errlen, "%s: out of memory", side);
+        return -ENOMEM;
+    }
+    /* OpenSSL's depth counts the intermediates, as ZMTLS_VERIFY_DEPTH does:
+     * neither the peer's certificate nor the trust anchor is in it. */
+    SSL_CTX_set_verify_depth(ctx, policy->verify_depth);
     if (is_server &&
         SSL_CTX_set_session_id_context(ctx, tls_sid_ctx, sizeof tls_sid_ctx - 1) != 1) {
         tls_err(err, errlen, "%s: cannot set session context (%s)", side,
@@ -482,9 +576,17 @@ static int tls_ctx_configure(SSL_CTX *ctx, int is_server, const char *side, char
         return -ENOMEM;
     }
     /* One ticket per handshake is all a reconnecting client uses; OpenSSL's
-     * default of two doubles the server's ticket work. */
-    if (is_server)
+     * default of two doubles the server's ticket work. The timeout is the
+     * lifetime of what a ticket resumes (OpenSSL's default is 7200 s per
+     * ticket, and its TLS 1.3 server does not check even that). */
+    if (is_server) {
         SSL_CTX_set_num_tickets(ctx, 1);
+        SSL_CTX_set_timeout(ctx, policy->session_lifetime);
+        if (tls_ctx_enable_ticket_policy(ctx) != 0) {
+            tls_err(err, errlen, "%s: out of memory", side);
+            return -ENOMEM;
+        }
+    }
     if (!is_server && tls_ctx_enable_resumption(ctx) != 0) {
         tls_err(err, errlen, "%s: out of memory", side);
         return -ENOMEM;
@@ -524,10 +626,11 @@ static int tls_ctx_load(SSL_CTX *ctx, int is_server, const tls_src_t *cert,
     return 0;
 }
 
-int tls_ctx_new(SSL_CTX **out, int is_server, const tls_creds_t *creds, char *err,
-                size_t errlen)
+int tls_ctx_new(SSL_CTX **out, int is_server, const tls_creds_t *creds,
+                const tls_policy_t *policy, char *err, size_t errlen)
 {
     static const tls_creds_t none = {0};
+    tls_policy_t defaults;
     const char *side = is_server ? "server" : "client";
 
     if (err != NULL && errlen > 0) {
@@ -541,6 +644,10 @@ int tls_ctx_new(SSL_CTX **out, int is_server, const tls_creds_t *creds, char *er
     if (creds == NULL) {
         creds = &none;
     }
+    if (policy == NULL) {
+        tls_policy_init(&defaults);
+        policy = &defaults;
+    }
     tls_src_t cert = {"certificate", creds->cert_file, creds->cert_pem};
     tls_src_t key = {"private key", creds->key_file, creds->key_pem};
     tls_src_t ca = {"CA", creds->ca_file, creds->ca_pem};
@@ -549,6 +656,8 @@ int tls_ctx_new(SSL_CTX **out, int is_server, const tls_creds_t *creds, char *er
     int have_ca = tls_set(ca.pem) || tls_set(ca.file);
 
     /* Configuration errors first: they need no I/O and explain more. */
+    if (tls_policy_check(policy, side, err, errlen) != 0)
+        return -EINVAL;
     if (is_server && !have_cert) {
         tls_err(err, errlen, "server: a certificate is required");
         return -EINVAL;
@@ -571,7 +680,7 @@ int tls_ctx_new(SSL_CTX **out, int is_server, const tls_creds_t *creds, char *er
         tls_err(err, errlen, "%s: cannot create TLS context: out of memory", side);
         return -ENOMEM;
     }
-    int rc = tls_ctx_configure(ctx, is_server, side, err, errlen);
+    int rc = tls_ctx_configure(ctx, is_server, policy, side, err, errlen);
     if (rc == 0)
         rc = tls_ctx_load(ctx, is_server, &cert, &key, &ca, err, errlen);
     ERR_clear_error();

@@ -56,6 +56,37 @@ int tls_set_peer_name(SSL *ssl, const char *name)
     return 0;
 }
 
+/* ---- verification --------------------------------------------------------- */
+
+/* Runs for each certificate of the peer's chain once OpenSSL has judged it
+ * (ok). OpenSSL accepts a certificate marked CA:TRUE as the peer's own;
+ * zmtls does not: it can issue certificates, so it is a CA's key in an end
+ * entity's hands (or a CA certificate deployed by mistake), and a peer
+ * authenticated with it could mint further identities under our trust.
+ * Reported as an unsupported purpose, which OpenSSL answers with
+ * unsupported_certificate (43), as it does for a certificate whose
+ * extended key usage does not fit: a certificate made for another job.
+ * One exception: a chain of a single certificate taken from our own CA
+ * store, i.e. a peer pinned by its self-signed certificate, which has to
+ * be CA:TRUE to serve as a trust anchor at all. */
+int tls_verify_peer(int ok, X509_STORE_CTX *store)
+{
+    if (!ok || X509_STORE_CTX_get_error_depth(store) != 0)
+        return ok;
+    X509 *leaf = X509_STORE_CTX_get_current_cert(store);
+    if (leaf == NULL || (X509_get_extension_flags(leaf) & EXFLAG_CA) == 0)
+        return ok;
+    if (sk_X509_num(X509_STORE_CTX_get0_chain(store)) == 1 &&
+        X509_STORE_CTX_get_num_untrusted(store) == 0)
+        return ok;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    tls_conn_t *c = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
+    if (c != NULL)
+        c->verify_why = "a CA certificate (CA:TRUE) presented as the peer's own";
+    X509_STORE_CTX_set_error(store, X509_V_ERR_INVALID_PURPOSE);
+    return 0;
+}
+
 /* ---- peer certificate ----------------------------------------------------- */
 
 static void tls_name_oneline(X509_NAME *name, char *buf, size_t cap)

@@ -12,15 +12,25 @@
  * OpenSSL's new-session callback rather than taken at handshake end. The
  * cache is small and bounded; entries are replaced by newer tickets and
  * dropped with the context.
+ *
+ * A server context decides which tickets it resumes: a resumption skips
+ * the client certificate, so what the full handshake verified must still
+ * hold. Each ticket carries (encrypted, as ticket app data) the time of
+ * the full handshake its session descends from; tickets older than the
+ * context's timeout by that measure, or issued for a certificate that has
+ * expired since, get a full handshake instead.
  */
 #include "tls/tls.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 /* Endpoints one client socket resumes at once; more just evict the oldest. */
 #define TLS_SESSION_SLOTS 16
@@ -159,5 +169,95 @@ int tls_ssl_resume(SSL *ssl, const char *key)
     }
     pthread_mutex_unlock(&cache->lock);
     ERR_clear_error();
+    return 0;
+}
+
+/* ---- server: which tickets are resumed ------------------------------------ */
+
+/* The ticket's app data: the full handshake's time, 8 bytes big-endian. */
+#define TLS_TICKET_DATA_LEN 8
+
+int tls_ticket_usable(time_t auth_time, long lifetime, const X509 *peer, time_t now)
+{
+    if (peer == NULL || auth_time < 0 || now - auth_time > (time_t)lifetime)
+        return 0;
+    /* notAfter must lie after now, as X509_verify_cert judges it. */
+    return X509_cmp_time(X509_get0_notAfter(peer), &now) > 0;
+}
+
+/* The clock certificates are verified by (tls.h). */
+static time_t tls_verify_now(SSL *ssl)
+{
+    X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+    if ((X509_VERIFY_PARAM_get_flags(vp) & X509_V_FLAG_USE_CHECK_TIME) != 0)
+        return X509_VERIFY_PARAM_get_time(vp);
+    return time(NULL);
+}
+
+/* When the full handshake behind a session took place; -1 when the
+ * session does not say (it then counts as too old). */
+static time_t tls_ticket_auth_time(SSL_SESSION *s)
+{
+    void *data = NULL;
+    size_t len = 0;
+    if (SSL_SESSION_get0_ticket_appdata(s, &data, &len) != 1 || data == NULL ||
+        len != TLS_TICKET_DATA_LEN)
+        return -1;
+    const unsigned char *p = data;
+    uint64_t t = 0;
+    for (int i = 0; i < TLS_TICKET_DATA_LEN; i++)
+        t = t << 8 | p[i];
+    return (time_t)t;
+}
+
+/* Before each ticket is made: stamp it with the full handshake's time (a
+ * resumed session already carries it) and give it only the lifetime that
+ * is left. Returning 0 would fail the connection, so failures to stamp
+ * leave a ticket tls_ticket_decrypt will refuse. */
+static int tls_ticket_generate(SSL *ssl, void *arg)
+{
+    SSL_SESSION *s = SSL_get_session(ssl);
+    if (s == NULL)
+        return 1;
+    time_t now = tls_verify_now(ssl);
+    time_t auth = SSL_session_reused(ssl) ? tls_ticket_auth_time(s) : now;
+    long lifetime = SSL_CTX_get_timeout(SSL_get_SSL_CTX(ssl));
+    if (auth < 0)
+        return 1;
+    unsigned char data[TLS_TICKET_DATA_LEN];
+    uint64_t t = (uint64_t)auth;
+    for (int i = TLS_TICKET_DATA_LEN - 1; i >= 0; i--, t >>= 8)
+        data[i] = (unsigned char)t;
+    if (SSL_SESSION_set1_ticket_appdata(s, data, sizeof(data)) != 1)
+        ERR_clear_error();
+    long left = lifetime - (long)(now - auth);
+    SSL_SESSION_set_timeout(s, left < 0 ? 0 : left > lifetime ? lifetime : left);
+    return 1;
+}
+
+/* After a ticket was decrypted: resume it only while tls_ticket_usable
+ * says so. Tickets that did not decrypt get OpenSSL's own answer. */
+static SSL_TICKET_RETURN tls_ticket_decrypt(SSL *ssl, SSL_SESSION *s,
+                                            const unsigned char *keyname,
+                                            size_t keyname_len, SSL_TICKET_STATUS status,
+                                            void *arg)
+{
+    if (status != SSL_TICKET_SUCCESS && status != SSL_TICKET_SUCCESS_RENEW)
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+    long lifetime = SSL_CTX_get_timeout(SSL_get_SSL_CTX(ssl));
+    if (!tls_ticket_usable(tls_ticket_auth_time(s), lifetime, SSL_SESSION_get0_peer(s),
+                           tls_verify_now(ssl)))
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+    return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE
+                                        : SSL_TICKET_RETURN_USE_RENEW;
+}
+
+int tls_ctx_enable_ticket_policy(SSL_CTX *ctx)
+{
+    if (SSL_CTX_set_session_ticket_cb(ctx, tls_ticket_generate, tls_ticket_decrypt,
+                                      NULL) != 1) {
+        ERR_clear_error();
+        return -ENOMEM;
+    }
     return 0;
 }

@@ -295,7 +295,7 @@ int tls_conn_alert(const tls_conn_t *c)
 int tls_conn_errno(const tls_conn_t *c)
 {
     fz_tls_check(c);
-    return fz.failure == TLS_E_IO ? EPIPE : 0;
+    return fz.failure == TLS_E_IO ? EPIPE : fz.failure == TLS_E_LIMIT ? EPROTO : 0;
 }
 
 int tls_conn_peer_info(const tls_conn_t *c, tls_peer_info_t *out)

@@ -75,7 +75,7 @@ static const int fz_hb_timeout[4] = {-1, 20, 1000, 60000};
 static const int fz_hb_ttl[4] = {0, 100, 3000, 10000000};
 static const int fz_end_rc[8] = {TLS_WANT_READ,  TLS_E_CLOSED, TLS_E_IO,
                                  TLS_E_PROTOCOL, TLS_E_AUTH,   TLS_E_NOMEM,
-                                 TLS_WANT_READ,  TLS_WANT_READ};
+                                 TLS_WANT_READ,  TLS_E_LIMIT};
 static const int fz_hs_rc[4] = {TLS_OK, TLS_OK, TLS_E_AUTH, TLS_E_IO};
 static const uint64_t fz_clock_step[8] = {0, 1, 10, 100, 260, 1000, 10000, 100000};
 

@@ -2,7 +2,8 @@
  * The public API of include/zmtls.h as an application calls it, through
  * the ordinary zmq_setsockopt / zmq_getsockopt:
  *   integer options: documented defaults, read-back, range checks (>= 1),
- *     size checks; string options: read-back as NUL-terminated strings,
+ *     size checks; the TLS policy options at both ends of their ranges and
+ *     one past each; string options: read-back as NUL-terminated strings,
  *     an empty value clears, a too-small buffer fails, ZMTLS_KEY_PEM cannot
  *     be read back; an unknown id in zmtls's range is refused; libzmq's own
  *     options still work on the same socket;
@@ -11,6 +12,7 @@
  *     zmtls_last_error on a thread that saw no failure.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,6 +45,38 @@ static void check_int_options(void *s)
     size_t tiny_len = sizeof tiny;
     CHECK_EQ(zmq_getsockopt(s, ZMTLS_AUTH_IVL, tiny, &tiny_len), -1);
     CHECK_EQ(errno, EINVAL);
+}
+
+/* The TLS policy options: defaults, read-back, ranges, and a message in
+ * zmtls_last_error for a refused value. */
+static void check_policy_options(void *s)
+{
+    static const struct {
+        int id, dflt, lo, hi;
+    } opts[] = {
+        {ZMTLS_VERIFY_DEPTH, ZMTLS_VERIFY_DEPTH_DEFAULT, 0, ZMTLS_VERIFY_DEPTH_MAX},
+        {ZMTLS_SESSION_LIFETIME, ZMTLS_SESSION_LIFETIME_DEFAULT, 1,
+         ZMTLS_SESSION_LIFETIME_MAX},
+        {ZMTLS_TLS_UPDATES_MAX, ZMTLS_TLS_UPDATES_MAX_DEFAULT, 0, INT_MAX},
+    };
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+        CHECK_EQ(tu_get_int(s, opts[i].id), opts[i].dflt);
+        tu_set_int(s, opts[i].id, opts[i].lo);
+        CHECK_EQ(tu_get_int(s, opts[i].id), opts[i].lo);
+        tu_set_int(s, opts[i].id, opts[i].hi);
+        CHECK_EQ(tu_get_int(s, opts[i].id), opts[i].hi);
+        int below = opts[i].lo - 1;
+        CHECK_EQ(zmq_setsockopt(s, opts[i].id, &below, sizeof below), -1);
+        CHECK_EQ(errno, EINVAL);
+        CHECK(strstr(zmtls_last_error(), "invalid value") != NULL);
+        if (opts[i].hi < INT_MAX) {
+            int above = opts[i].hi + 1;
+            CHECK_EQ(zmq_setsockopt(s, opts[i].id, &above, sizeof above), -1);
+            CHECK_EQ(errno, EINVAL);
+        }
+        CHECK_EQ(tu_get_int(s, opts[i].id), opts[i].hi);
+        tu_set_int(s, opts[i].id, opts[i].dflt);
+    }
 }
 
 static void check_string_options(void *s)
@@ -137,6 +171,7 @@ int main(int argc, char **argv)
     check_helpers(); /* first: zmtls_last_error must still be "" */
     void *s = tu_socket(ctx, ZMQ_DEALER);
     check_int_options(s);
+    check_policy_options(s);
     check_string_options(s);
     CHECK_EQ(zmq_close(s), 0);
     CHECK(zmq_ctx_term(ctx) == 0);

@@ -30,6 +30,11 @@ def test_option_ids_match_header():
     assert {n: zmtls.OPTION_BASE + int(k) for n, k in found} == dict(zmtls.OPTIONS)
     assert int(defs["ZMTLS_AUTH_IVL_DEFAULT"]) == zmtls.AUTH_IVL_DEFAULT
     assert int(defs["ZMTLS_AUTH_IVL_MAX_DEFAULT"]) == zmtls.AUTH_IVL_MAX_DEFAULT
+    assert int(defs["ZMTLS_VERIFY_DEPTH_DEFAULT"]) == zmtls.VERIFY_DEPTH_DEFAULT
+    assert int(defs["ZMTLS_VERIFY_DEPTH_MAX"]) == zmtls.VERIFY_DEPTH_MAX
+    assert int(defs["ZMTLS_SESSION_LIFETIME_DEFAULT"]) == zmtls.SESSION_LIFETIME_DEFAULT
+    assert int(defs["ZMTLS_SESSION_LIFETIME_MAX"]) == zmtls.SESSION_LIFETIME_MAX
+    assert int(defs["ZMTLS_TLS_UPDATES_MAX_DEFAULT"]) == zmtls.TLS_UPDATES_MAX_DEFAULT
     assert zmtls.STRING_OPTIONS | zmtls.INT_OPTIONS == set(zmtls.OPTIONS.values())
     assert all(0 < v < 2 ** 31 for v in zmtls.OPTIONS.values())  # C int
 

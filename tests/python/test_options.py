@@ -84,7 +84,10 @@ def test_option_set_get_roundtrip(preloaded):
         "RESUME": 1, "MULTIPART_MAX_PARTS": zmtls.MULTIPART_MAX_PARTS_DEFAULT,
         "MULTIPART_MAX_BYTES": zmtls.MULTIPART_MAX_BYTES_DEFAULT,
         "HANDSHAKES_MAX": zmtls.HANDSHAKES_MAX_DEFAULT,
-        "HANDSHAKES_PER_ADDR": zmtls.HANDSHAKES_PER_ADDR_DEFAULT}
+        "HANDSHAKES_PER_ADDR": zmtls.HANDSHAKES_PER_ADDR_DEFAULT,
+        "VERIFY_DEPTH": zmtls.VERIFY_DEPTH_DEFAULT,
+        "TLS_UPDATES_MAX": zmtls.TLS_UPDATES_MAX_DEFAULT,
+        "SESSION_LIFETIME": zmtls.SESSION_LIFETIME_DEFAULT}
     assert all(r["strings_ok"].values()), r["strings_ok"]
     assert r["nul_stripped"] == "with-nul.example"
     assert r["big_ok"]

@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "check.h"
 #include "policy/alert.h"
@@ -58,8 +60,9 @@ static int time_left(uint64_t deadline)
     return (int)(deadline - now);
 }
 
-/* cert/key NULL: no certificate. */
-static SSL_CTX *make_ctx(int is_server, const char *cert, const char *key, const char *ca)
+/* cert/key NULL: no certificate; policy NULL: the defaults. */
+static SSL_CTX *make_ctx_policy(int is_server, const char *cert, const char *key,
+                                const char *ca, const tls_policy_t *policy)
 {
     tls_creds_t cr = {0};
     SSL_CTX *ctx = NULL;
@@ -69,12 +72,17 @@ static SSL_CTX *make_ctx(int is_server, const char *cert, const char *key, const
     cr.cert_file = cert != NULL ? cert_path(cert) : NULL;
     cr.key_file = key != NULL ? cert_path(key) : NULL;
     cr.ca_file = ca != NULL ? cert_path(ca) : NULL;
-    rc = tls_ctx_new(&ctx, is_server, &cr, err, sizeof err);
+    rc = tls_ctx_new(&ctx, is_server, &cr, policy, err, sizeof err);
     if (rc != 0) {
         fprintf(stderr, "tls_ctx_new: %s\n", err);
     }
     CHECK_EQ(rc, 0);
     return ctx;
+}
+
+static SSL_CTX *make_ctx(int is_server, const char *cert, const char *key, const char *ca)
+{
+    return make_ctx_policy(is_server, cert, key, ca, NULL);
 }
 
 static void set_nonblock(int fd)
@@ -603,6 +611,44 @@ static void refused_server(const char *cert, const char *key, const char *client
     pair_close(&p);
 }
 
+/* A CA:TRUE certificate as a peer's own is refused (43, with a reason that
+ * says so) from either side; a pinned self-signed one is accepted. */
+static void test_ca_leaf(void)
+{
+    pair_t p;
+
+    fprintf(stderr, "CA:TRUE leaf as the client's certificate\n");
+    pair_open(&p, make_ctx(0, "caleaf.pem", "caleaf.key", "ca.pem"),
+              make_ctx(1, "server.pem", "server.key", "ca.pem"), "127.0.0.1");
+    handshake_pair(&p);
+    CHECK_EQ(p.sv.rc, TLS_E_AUTH);
+    CHECK_EQ(tls_conn_alert(p.sv.c), 43);
+    check_reason_has(p.sv.c, "CA:TRUE");
+    pair_close(&p);
+
+    fprintf(stderr, "CA:TRUE leaf as the server's certificate\n");
+    pair_open(&p, make_ctx(0, "client.pem", "client.key", "ca.pem"),
+              make_ctx(1, "caleaf.pem", "caleaf.key", "ca.pem"), "127.0.0.1");
+    handshake_pair(&p);
+    CHECK_EQ(p.cl.rc, TLS_E_AUTH);
+    CHECK_EQ(tls_conn_alert(p.cl.c), 43);
+    check_reason_has(p.cl.c, "CA:TRUE");
+    CHECK_EQ(p.sv.rc, TLS_E_AUTH);
+    CHECK_EQ(tls_conn_alert(p.sv.c), 43);
+    CHECK_EQ(tls_conn_alert_received(p.sv.c), 1);
+    pair_close(&p);
+
+    fprintf(stderr, "pinned self-signed certificates\n");
+    pair_open(&p,
+              make_ctx(0, "pinned-client.pem", "pinned-client.key", "pinned-server.pem"),
+              make_ctx(1, "pinned-server.pem", "pinned-server.key", "pinned-client.pem"),
+              "127.0.0.1");
+    handshake_pair(&p);
+    CHECK_EQ(p.cl.rc, TLS_OK);
+    CHECK_EQ(p.sv.rc, TLS_OK);
+    pair_close(&p);
+}
+
 /* Bytes that are not TLS sent to a server. */
 static void not_tls_to_server(const char *what, const unsigned char *bytes, size_t len)
 {
@@ -736,6 +782,350 @@ static void test_tls12_client(void)
     CHECK_EQ(ERR_peek_error(), 0);
 }
 
+/* ---- resumption policy ------------------------------------------------------ */
+
+static X509 *load_cert(const char *name)
+{
+    FILE *f = fopen(cert_path(name), "r");
+    CHECK(f != NULL);
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    CHECK(x != NULL);
+    return x;
+}
+
+/* tls_ticket_usable at the edges of a lifetime and of a validity period. */
+static void test_ticket_usable(void)
+{
+    X509 *valid = load_cert("client.pem");
+    X509 *expired = load_cert("expired-client.pem"); /* 2020-01-01 .. 2020-02-01 */
+    time_t now = time(NULL);
+    time_t jan15 = 1579046400; /* 2020-01-15 00:00:00 UTC */
+    time_t feb1 = 1580515200;  /* 2020-02-01 00:00:00 UTC */
+
+    fprintf(stderr, "tls_ticket_usable\n");
+    CHECK_EQ(tls_ticket_usable(now, 3600, valid, now), 1);
+    CHECK_EQ(tls_ticket_usable(now, 3600, valid, now + 3600), 1);
+    CHECK_EQ(tls_ticket_usable(now, 3600, valid, now + 3601), 0);
+    CHECK_EQ(tls_ticket_usable(now - 10, 5, valid, now), 0);
+    CHECK_EQ(tls_ticket_usable(-1, 3600, valid, now), 0);
+    CHECK_EQ(tls_ticket_usable(now, 3600, NULL, now), 0);
+    /* 825 days on, client.pem has expired, whatever the lifetime. */
+    CHECK_EQ(tls_ticket_usable(now, 604800, valid, now + 826 * 86400L), 0);
+    CHECK_EQ(tls_ticket_usable(now, 3600, expired, now), 0);
+    CHECK_EQ(tls_ticket_usable(jan15, 3600, expired, jan15 + 60), 1);
+    CHECK_EQ(tls_ticket_usable(feb1 - 60, 3600, expired, feb1 - 1), 1);
+    CHECK_EQ(tls_ticket_usable(feb1 - 60, 3600, expired, feb1), 0);
+    X509_free(valid);
+    X509_free(expired);
+}
+
+/* A client certificate from the test CA valid from an hour ago for
+ * `seconds`, with its key, as PEM text (free both). Made at run time so
+ * that its expiry is near whatever the age of the test certificates. */
+static void mint_client(long seconds, char **cert_pem, char **key_pem)
+{
+    X509 *ca = load_cert("ca.pem");
+    FILE *f = fopen(cert_path("ca.key"), "r");
+    CHECK(f != NULL);
+    EVP_PKEY *ca_key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    CHECK(ca_key != NULL);
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    CHECK(key != NULL && x != NULL);
+    CHECK_EQ(X509_set_version(x, 2), 1);
+    CHECK_EQ(ASN1_INTEGER_set(X509_get_serialNumber(x), (long)time(NULL)), 1);
+    CHECK(X509_gmtime_adj(X509_getm_notBefore(x), -3600) != NULL);
+    CHECK(X509_gmtime_adj(X509_getm_notAfter(x), seconds) != NULL);
+    X509_NAME *name = X509_get_subject_name(x);
+    CHECK_EQ(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                        (const unsigned char *)"short-lived client", -1,
+                                        -1, 0),
+             1);
+    CHECK_EQ(X509_set_issuer_name(x, X509_get_subject_name(ca)), 1);
+    CHECK_EQ(X509_set_pubkey(x, key), 1);
+    static const struct {
+        int nid;
+        const char *value;
+    } ext[] = {{NID_basic_constraints, "CA:FALSE"},
+               {NID_key_usage, "critical,digitalSignature"},
+               {NID_ext_key_usage, "clientAuth"}};
+    X509V3_CTX v3;
+    X509V3_set_ctx(&v3, ca, x, NULL, NULL, 0);
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+        X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, ext[i].nid, ext[i].value);
+        CHECK(e != NULL);
+        CHECK_EQ(X509_add_ext(x, e, -1), 1);
+        X509_EXTENSION_free(e);
+    }
+    CHECK(X509_sign(x, ca_key, EVP_sha256()) > 0);
+
+    BIO *b = BIO_new(BIO_s_mem());
+    char *data;
+    CHECK(b != NULL && PEM_write_bio_X509(b, x) == 1);
+    long n = BIO_get_mem_data(b, &data);
+    *cert_pem = strndup(data, (size_t)n);
+    BIO_free(b);
+    b = BIO_new(BIO_s_mem());
+    CHECK(b != NULL && PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) == 1);
+    n = BIO_get_mem_data(b, &data);
+    *key_pem = strndup(data, (size_t)n);
+    BIO_free(b);
+    CHECK(*cert_pem != NULL && *key_pem != NULL);
+    X509_free(x);
+    X509_free(ca);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(ca_key);
+}
+
+/* One connection of a resumption sequence, with the server's certificate
+ * clock at `server_time` (0: the real clock): the client offers what it
+ * cached under "k", then reads the server's first byte, taking the new
+ * ticket that comes before it. Returns the server's handshake result;
+ * *resumed says whether both sides resumed, *alert the alert of a failure,
+ * which the client must see too. The contexts stay the caller's. */
+static int resume_round(SSL_CTX *cctx, SSL_CTX *sctx, time_t server_time, int *resumed,
+                        int *alert)
+{
+    pair_t p;
+    unsigned char buf[8];
+    size_t n;
+
+    X509_VERIFY_PARAM *vp = SSL_CTX_get0_param(sctx);
+    if (server_time != 0)
+        X509_VERIFY_PARAM_set_time(vp, server_time);
+    else
+        X509_VERIFY_PARAM_clear_flags(vp, X509_V_FLAG_USE_CHECK_TIME);
+    CHECK_EQ(SSL_CTX_up_ref(cctx), 1);
+    CHECK_EQ(SSL_CTX_up_ref(sctx), 1);
+    pair_open(&p, cctx, sctx, "127.0.0.1");
+    CHECK_EQ(tls_conn_resume(p.cl.c, "k"), 0);
+    handshake_pair(&p);
+    CHECK_EQ(p.cl.rc, TLS_OK); /* TLS 1.3: the client is done first */
+    int rc = p.sv.rc;
+    *alert = -1;
+    *resumed = 0;
+    if (rc == TLS_OK) {
+        CHECK_EQ(tls_conn_write(p.sv.c, "x", 1, &n), TLS_OK);
+        CHECK_EQ(read_until(&p.cl, buf, sizeof buf, &n), TLS_OK);
+        *resumed = tls_conn_resumed(p.sv.c);
+        CHECK_EQ(tls_conn_resumed(p.cl.c), *resumed);
+    } else {
+        *alert = tls_conn_alert(p.sv.c);
+        CHECK_EQ(read_until(&p.cl, buf, sizeof buf, &n), rc);
+        CHECK_EQ(tls_conn_alert(p.cl.c), *alert);
+        CHECK_EQ(tls_conn_resumed(p.sv.c), 0);
+    }
+    fprintf(stderr, "    server clock %+ld s: rc %d resumed %d alert %d\n",
+            server_time != 0 ? (long)(server_time - time(NULL)) : 0L, rc, *resumed,
+            *alert);
+    pair_close(&p);
+    return rc;
+}
+
+/* The lifetime counts from the full handshake, across the renewed tickets
+ * of later resumptions; a session is not resumed once the certificate it
+ * was verified with has expired, and the full handshake then refuses the
+ * certificate (45). The server's certificate clock is moved forward with
+ * X509_VERIFY_PARAM_set_time, which the ticket policy follows: no waiting. */
+static void test_ticket_policy(void)
+{
+    tls_policy_t pol;
+    int resumed, alert;
+    time_t now = time(NULL);
+
+    fprintf(stderr, "ticket lifetime counted from the full handshake (60 s)\n");
+    tls_policy_init(&pol);
+    pol.session_lifetime = 60;
+    SSL_CTX *cctx = make_ctx(0, "client.pem", "client.key", "ca.pem");
+    SSL_CTX *sctx = make_ctx_policy(1, "server.pem", "server.key", "ca.pem", &pol);
+    CHECK_EQ(SSL_CTX_get_timeout(sctx), 60);
+    CHECK_EQ(resume_round(cctx, sctx, 0, &resumed, &alert), TLS_OK);
+    CHECK_EQ(resumed, 0);
+    CHECK_EQ(resume_round(cctx, sctx, now + 30, &resumed, &alert), TLS_OK);
+    CHECK_EQ(resumed, 1);
+    /* 61 s after the full handshake, though the ticket offered is from
+     * the resumption 31 s after it. */
+    CHECK_EQ(resume_round(cctx, sctx, now + 61, &resumed, &alert), TLS_OK);
+    CHECK_EQ(resumed, 0);
+    CHECK_EQ(resume_round(cctx, sctx, now + 62, &resumed, &alert), TLS_OK);
+    CHECK_EQ(resumed, 1);
+    SSL_CTX_free(cctx);
+    SSL_CTX_free(sctx);
+
+    fprintf(stderr, "no resumption past the client certificate's expiry\n");
+    char *cert, *key;
+    mint_client(86400, &cert, &key);
+    tls_creds_t cr = {0};
+    cr.cert_pem = cert;
+    cr.key_pem = key;
+    cr.ca_file = cert_path("ca.pem");
+    char err[256];
+    CHECK_EQ(tls_ctx_new(&cctx, 0, &cr, NULL, err, sizeof err), 0);
+    pol.session_lifetime = 7 * 86400;
+    sctx = make_ctx_policy(1, "server.pem", "server.key", "ca.pem", &pol);
+    CHECK_EQ(resume_round(cctx, sctx, 0, &resumed, &alert), TLS_OK);
+    CHECK_EQ(resumed, 0);
+    CHECK_EQ(resume_round(cctx, sctx, now + 12 * 3600, &resumed, &alert), TLS_OK);
+    CHECK_EQ(resumed, 1);
+    /* Two days on: the certificate expired a day ago. */
+    CHECK_EQ(resume_round(cctx, sctx, now + 2 * 86400, &resumed, &alert), TLS_E_AUTH);
+    CHECK_EQ(alert, 45);
+    SSL_CTX_free(cctx);
+    SSL_CTX_free(sctx);
+    free(cert);
+    free(key);
+}
+
+/* ---- post-handshake message limit ------------------------------------------ */
+
+/* A plain OpenSSL peer on one end (its SSL_CTX made by tls_ctx_new, so it
+ * trusts the same CA), a tls_conn on the other; both handshakes done. */
+typedef struct raw_pair {
+    SSL *raw;
+    int raw_fd;
+    peer_t x;
+} raw_pair_t;
+
+static void raw_pair_open(raw_pair_t *p, SSL_CTX *raw_ctx, SSL_CTX *conn_ctx,
+                          int conn_is_server)
+{
+    uint64_t deadline = now_ms() + DEADLINE_MS;
+    int raw_done = 0;
+
+    memset(p, 0, sizeof *p);
+    if (conn_is_server) {
+        tcp_pair(&p->raw_fd, &p->x.fd);
+    } else {
+        tcp_pair(&p->x.fd, &p->raw_fd);
+    }
+    CHECK_EQ(tls_conn_new(&p->x.c, conn_ctx, p->x.fd, conn_is_server,
+                          conn_is_server ? NULL : "127.0.0.1"),
+             0);
+    p->raw = SSL_new(raw_ctx);
+    CHECK(p->raw != NULL);
+    CHECK_EQ(SSL_set_fd(p->raw, p->raw_fd), 1);
+    if (conn_is_server) {
+        SSL_set_connect_state(p->raw);
+    } else {
+        SSL_set_accept_state(p->raw);
+    }
+    p->x.rc = TLS_WANT_READ;
+    while (!raw_done || p->x.rc > 0) {
+        struct pollfd pfd[2];
+        int np = 0;
+
+        if (!raw_done) {
+            int r = SSL_do_handshake(p->raw);
+            int e = SSL_get_error(p->raw, r);
+            if (r == 1) {
+                raw_done = 1;
+            } else {
+                CHECK(e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE);
+                pfd[np].fd = p->raw_fd;
+                pfd[np].events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+                np++;
+            }
+        }
+        if (p->x.rc > 0) {
+            p->x.rc = tls_conn_handshake(p->x.c);
+            CHECK(p->x.rc >= 0);
+            if (p->x.rc > 0) {
+                pfd[np].fd = p->x.fd;
+                pfd[np].events = want_events(p->x.rc);
+                np++;
+            }
+        }
+        if (np > 0 && (!raw_done || p->x.rc > 0)) {
+            CHECK(poll(pfd, (nfds_t)np, time_left(deadline)) > 0);
+        }
+    }
+    ERR_clear_error();
+}
+
+static void raw_pair_close(raw_pair_t *p)
+{
+    SSL_free(p->raw);
+    tls_conn_destroy(&p->x.c);
+    close(p->raw_fd);
+    close(p->x.fd);
+    ERR_clear_error();
+}
+
+/* Waits until the tls_conn's fd is readable, then reads once. */
+static int read_once(peer_t *x)
+{
+    struct pollfd pfd = {x->fd, POLLIN, 0};
+    unsigned char buf[64];
+    size_t n;
+
+    CHECK(poll(&pfd, 1, DEADLINE_MS) == 1);
+    return tls_conn_read(x->c, buf, sizeof buf, &n);
+}
+
+/* The server takes updates_max KeyUpdates at once and fails on the next
+ * (TLS_E_LIMIT, EPROTO); 0 allows none. */
+static void test_updates_server(int max)
+{
+    tls_policy_t pol;
+    raw_pair_t p;
+
+    fprintf(stderr, "server with updates_max %d\n", max);
+    tls_policy_init(&pol);
+    pol.updates_max = max;
+    SSL_CTX *cctx = make_ctx(0, "client.pem", "client.key", "ca.pem");
+    SSL_CTX *sctx = make_ctx_policy(1, "server.pem", "server.key", "ca.pem", &pol);
+    raw_pair_open(&p, cctx, sctx, 1);
+    for (int i = 0; i <= max; i++) {
+        CHECK_EQ(SSL_key_update(p.raw, SSL_KEY_UPDATE_REQUESTED), 1);
+        CHECK_EQ(SSL_do_handshake(p.raw), 1);
+        int rc = read_once(&p.x);
+        if (i < max) {
+            CHECK_EQ(rc, TLS_WANT_READ);
+        } else {
+            CHECK_EQ(rc, TLS_E_LIMIT);
+        }
+    }
+    CHECK_EQ(tls_conn_errno(p.x.c), EPROTO);
+    CHECK_EQ(tls_conn_alert(p.x.c), -1);
+    check_reason_has(p.x.c, "TLS handshake messages");
+    /* Dead from here on, and nothing more is sent. */
+    {
+        unsigned char buf[8];
+        size_t n;
+        CHECK_EQ(tls_conn_read(p.x.c, buf, sizeof buf, &n), TLS_E_LIMIT);
+    }
+    CHECK_EQ(tls_conn_shutdown(p.x.c), TLS_OK);
+    raw_pair_close(&p);
+    SSL_CTX_free(cctx);
+    SSL_CTX_free(sctx);
+}
+
+/* A client counts no more than two session tickets after its handshake:
+ * with updates_max 0 it takes two from a server and fails on a third. */
+static void test_updates_client_tickets(int tickets)
+{
+    tls_policy_t pol;
+    raw_pair_t p;
+    unsigned char buf[8];
+    size_t n;
+
+    fprintf(stderr, "client with updates_max 0, server sending %d tickets\n", tickets);
+    tls_policy_init(&pol);
+    pol.updates_max = 0;
+    SSL_CTX *cctx = make_ctx_policy(0, "client.pem", "client.key", "ca.pem", &pol);
+    SSL_CTX *sctx = make_ctx(1, "server.pem", "server.key", "ca.pem");
+    CHECK_EQ(SSL_CTX_set_num_tickets(sctx, (size_t)tickets), 1);
+    raw_pair_open(&p, sctx, cctx, 0);
+    CHECK_EQ(SSL_write_ex(p.raw, "x", 1, &n), 1);
+    int rc = read_until(&p.x, buf, sizeof buf, &n);
+    CHECK_EQ(rc, tickets <= 2 ? TLS_OK : TLS_E_LIMIT);
+    raw_pair_close(&p);
+    SSL_CTX_free(cctx);
+    SSL_CTX_free(sctx);
+}
+
 /* The peer's TCP goes away without close_notify. */
 static void test_io_errors(void)
 {
@@ -855,6 +1245,7 @@ int main(void)
     /* A server certificate offered as a client certificate. */
     refused_client("server.pem", "server.key", 43, 0);
     refused_client_writes();
+    test_ca_leaf();
 
     refused_server("wronghost-server.pem", "wronghost-server.key", "ca.pem", "127.0.0.1",
                    42);
@@ -866,6 +1257,12 @@ int main(void)
     test_not_tls_to_client();
     test_tls12_client();
     test_io_errors();
+    test_ticket_usable();
+    test_ticket_policy();
+    test_updates_server(5);
+    test_updates_server(0);
+    test_updates_client_tickets(2);
+    test_updates_client_tickets(3);
 
     fprintf(stderr, "unit.tls_conn: ok\n");
     return 0;

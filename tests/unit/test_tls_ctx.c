@@ -89,7 +89,7 @@ static int try_ctx(int is_server, const tls_creds_t *cr, char *err, size_t errle
 
     err[0] = 'x';
     err[1] = '\0';
-    rc = tls_ctx_new(&ctx, is_server, cr, err, errlen);
+    rc = tls_ctx_new(&ctx, is_server, cr, NULL, err, errlen);
     CHECK_EQ(ERR_peek_error(), 0);
     if (rc == 0) {
         CHECK(ctx != NULL);
@@ -153,6 +153,7 @@ static void test_good_contexts(void)
     CHECK_EQ(try_ctx(0, &cr, err, sizeof err, &ctx), 0);
     CHECK_EQ(SSL_CTX_get_verify_mode(ctx), SSL_VERIFY_PEER);
     CHECK_EQ(SSL_CTX_get_max_proto_version(ctx), TLS1_3_VERSION);
+    CHECK_EQ(SSL_CTX_get_security_level(ctx), 2);
     SSL_CTX_free(ctx);
     cr = files(NULL, NULL, "ca.pem");
     CHECK_EQ(try_ctx(0, &cr, err, sizeof err, NULL), 0);
@@ -359,6 +360,11 @@ static void test_mismatch_and_missing(void)
     cr = files("client.pem", "rogue-client.key", NULL);
     CHECK_EQ(try_ctx(0, &cr, err, sizeof err, NULL), -EINVAL);
 
+    /* A key below security level 2. */
+    cr = files("rsa1024-client.pem", "rsa1024-client.key", "ca.pem");
+    CHECK_EQ(try_ctx(0, &cr, err, sizeof err, NULL), -EINVAL);
+    CHECK(strstr(err, "too small") != NULL);
+
     /* Server: certificate, key and CA are all required. */
     cr = files(NULL, NULL, "ca.pem");
     CHECK_EQ(try_ctx(1, &cr, err, sizeof err, NULL), -EINVAL);
@@ -376,6 +382,50 @@ static void test_mismatch_and_missing(void)
     CHECK_EQ(try_ctx(0, &cr, err, sizeof err, NULL), -EINVAL);
 }
 
+/* The policy reaches the context; values out of range are refused. */
+static void test_policy(void)
+{
+    char err[256];
+    tls_creds_t cr = files("server.pem", "server.key", "ca.pem");
+    tls_policy_t p;
+    SSL_CTX *ctx = NULL;
+
+    /* NULL: the defaults of include/zmtls.h. */
+    CHECK_EQ(tls_ctx_new(&ctx, 1, &cr, NULL, err, sizeof err), 0);
+    CHECK_EQ(SSL_CTX_get_verify_depth(ctx), 4);
+    CHECK_EQ(SSL_CTX_get_timeout(ctx), 3600);
+    SSL_CTX_free(ctx);
+
+    tls_policy_init(&p);
+    CHECK_EQ(p.verify_depth, 4);
+    CHECK_EQ(p.session_lifetime, 3600);
+    p.verify_depth = 7;
+    p.session_lifetime = 120;
+    CHECK_EQ(tls_ctx_new(&ctx, 1, &cr, &p, err, sizeof err), 0);
+    CHECK_EQ(SSL_CTX_get_verify_depth(ctx), 7);
+    CHECK_EQ(SSL_CTX_get_timeout(ctx), 120);
+    SSL_CTX_free(ctx);
+
+    static const int bad_depth[] = {-1, 101};
+    for (size_t i = 0; i < sizeof bad_depth / sizeof bad_depth[0]; i++) {
+        tls_policy_init(&p);
+        p.verify_depth = bad_depth[i];
+        ctx = NULL;
+        CHECK_EQ(tls_ctx_new(&ctx, 0, &cr, &p, err, sizeof err), -EINVAL);
+        CHECK(ctx == NULL);
+        CHECK(strstr(err, "verify depth") != NULL);
+    }
+    static const int bad_lifetime[] = {0, -1, 604801};
+    for (size_t i = 0; i < sizeof bad_lifetime / sizeof bad_lifetime[0]; i++) {
+        tls_policy_init(&p);
+        p.session_lifetime = bad_lifetime[i];
+        ctx = NULL;
+        CHECK_EQ(tls_ctx_new(&ctx, 1, &cr, &p, err, sizeof err), -EINVAL);
+        CHECK(ctx == NULL);
+        CHECK(strstr(err, "session lifetime") != NULL);
+    }
+}
+
 static void test_err_buffer(void)
 {
     char small[8];
@@ -384,12 +434,12 @@ static void test_err_buffer(void)
 
     cr.cert_file = "/nonexistent/a-rather-long-path/cert.pem";
     memset(small, 'x', sizeof small);
-    CHECK_EQ(tls_ctx_new(&ctx, 1, &cr, small, sizeof small), -ENOENT);
+    CHECK_EQ(tls_ctx_new(&ctx, 1, &cr, NULL, small, sizeof small), -ENOENT);
     CHECK(memchr(small, '\0', sizeof small) != NULL);
     CHECK(ctx == NULL);
     /* No buffer at all. */
-    CHECK_EQ(tls_ctx_new(&ctx, 1, &cr, NULL, 0), -ENOENT);
-    CHECK_EQ(tls_ctx_new(NULL, 1, &cr, NULL, 0), -EINVAL);
+    CHECK_EQ(tls_ctx_new(&ctx, 1, &cr, NULL, NULL, 0), -ENOENT);
+    CHECK_EQ(tls_ctx_new(NULL, 1, &cr, NULL, NULL, 0), -EINVAL);
     CHECK_EQ(ERR_peek_error(), 0);
 }
 
@@ -410,6 +460,7 @@ int main(void)
     test_missing_and_unreadable();
     test_bad_content();
     test_mismatch_and_missing();
+    test_policy();
     test_err_buffer();
 
     /* Every path closed what it opened. */

@@ -47,10 +47,13 @@ __all__ = [
     "OPTION_BASE", "CERT_FILE", "KEY_FILE", "CA_FILE", "CERT_PEM", "KEY_PEM",
     "CA_PEM", "SERVER_NAME", "AUTH_IVL", "AUTH_IVL_MAX", "AUTH_STOP",
     "RESUME", "MULTIPART_MAX_PARTS", "MULTIPART_MAX_BYTES", "HANDSHAKES_MAX",
-    "HANDSHAKES_PER_ADDR", "AUTH_IVL_DEFAULT", "AUTH_IVL_MAX_DEFAULT",
-    "MULTIPART_MAX_PARTS_DEFAULT", "MULTIPART_MAX_BYTES_DEFAULT",
-    "HANDSHAKES_MAX_DEFAULT", "HANDSHAKES_PER_ADDR_DEFAULT", "OPTIONS",
-    "STRING_OPTIONS", "INT_OPTIONS", "INT64_OPTIONS", "option_id", "library_path", "is_active", "load",
+    "HANDSHAKES_PER_ADDR", "VERIFY_DEPTH", "TLS_UPDATES_MAX", "SESSION_LIFETIME",
+    "AUTH_IVL_DEFAULT", "AUTH_IVL_MAX_DEFAULT", "MULTIPART_MAX_PARTS_DEFAULT",
+    "MULTIPART_MAX_BYTES_DEFAULT", "HANDSHAKES_MAX_DEFAULT",
+    "HANDSHAKES_PER_ADDR_DEFAULT", "VERIFY_DEPTH_DEFAULT", "VERIFY_DEPTH_MAX",
+    "SESSION_LIFETIME_DEFAULT", "SESSION_LIFETIME_MAX", "TLS_UPDATES_MAX_DEFAULT",
+    "OPTIONS", "STRING_OPTIONS", "INT_OPTIONS", "INT64_OPTIONS", "option_id",
+    "library_path", "is_active", "load",
     "reexec_with_preload", "version", "last_error", "setsockopt", "getsockopt",
     "configure", "EVENTS", "event_name", "ALERTS", "alert_name",
     "alert_is_auth", "Event", "parse_monitor_message", "recv_event",
@@ -91,6 +94,15 @@ MULTIPART_MAX_BYTES = OPTION_BASE + 13
 HANDSHAKES_MAX = OPTION_BASE + 14
 #: Bind side: handshakes in progress from one source address (int, >= 1).
 HANDSHAKES_PER_ADDR = OPTION_BASE + 15
+#: Both sides: intermediate CAs allowed in the peer's chain (int,
+#: 0..VERIFY_DEPTH_MAX).
+VERIFY_DEPTH = OPTION_BASE + 16
+#: Both sides: TLS handshake messages (KeyUpdate...) the peer may send after
+#: the handshake, per minute (int, >= 0).
+TLS_UPDATES_MAX = OPTION_BASE + 17
+#: Bind side: seconds one full handshake may be resumed (int,
+#: 1..SESSION_LIFETIME_MAX).
+SESSION_LIFETIME = OPTION_BASE + 18
 
 AUTH_IVL_DEFAULT = 1000
 AUTH_IVL_MAX_DEFAULT = 60000
@@ -98,6 +110,11 @@ MULTIPART_MAX_PARTS_DEFAULT = 65536
 MULTIPART_MAX_BYTES_DEFAULT = 256 * 1024 * 1024
 HANDSHAKES_MAX_DEFAULT = 256
 HANDSHAKES_PER_ADDR_DEFAULT = 32
+VERIFY_DEPTH_DEFAULT = 4
+VERIFY_DEPTH_MAX = 100
+SESSION_LIFETIME_DEFAULT = 3600
+SESSION_LIFETIME_MAX = 604800
+TLS_UPDATES_MAX_DEFAULT = 60
 
 #: name -> id for every zmtls option.
 OPTIONS = collections.OrderedDict(
@@ -105,13 +122,15 @@ OPTIONS = collections.OrderedDict(
     for name in ("CERT_FILE", "KEY_FILE", "CA_FILE", "CERT_PEM", "KEY_PEM",
                  "CA_PEM", "SERVER_NAME", "AUTH_IVL", "AUTH_IVL_MAX",
                  "AUTH_STOP", "RESUME", "MULTIPART_MAX_PARTS",
-                 "MULTIPART_MAX_BYTES", "HANDSHAKES_MAX", "HANDSHAKES_PER_ADDR"))
+                 "MULTIPART_MAX_BYTES", "HANDSHAKES_MAX", "HANDSHAKES_PER_ADDR",
+                 "VERIFY_DEPTH", "TLS_UPDATES_MAX", "SESSION_LIFETIME"))
 STRING_OPTIONS = frozenset(OPTIONS[n] for n in (
     "CERT_FILE", "KEY_FILE", "CA_FILE", "CERT_PEM", "KEY_PEM", "CA_PEM",
     "SERVER_NAME"))
 INT_OPTIONS = frozenset((AUTH_IVL, AUTH_IVL_MAX, AUTH_STOP, RESUME,
                          MULTIPART_MAX_PARTS, MULTIPART_MAX_BYTES,
-                         HANDSHAKES_MAX, HANDSHAKES_PER_ADDR))
+                         HANDSHAKES_MAX, HANDSHAKES_PER_ADDR, VERIFY_DEPTH,
+                         TLS_UPDATES_MAX, SESSION_LIFETIME))
 #: Integer options that are 64-bit (int64_t) rather than int.
 INT64_OPTIONS = frozenset((MULTIPART_MAX_BYTES,))
 
@@ -437,7 +456,8 @@ def getsockopt(sock, name_or_id):
 
 def configure(sock, cert=None, key=None, ca=None, cert_pem=None, key_pem=None,
               ca_pem=None, server_name=None, auth_ivl=None, auth_ivl_max=None,
-              auth_stop=None, resume=None):
+              auth_stop=None, resume=None, verify_depth=None,
+              tls_updates_max=None, session_lifetime=None):
     """Set several zmtls options at once; arguments left None are not set.
 
     ``cert``/``key``/``ca`` are PEM file paths (CERT_FILE, KEY_FILE,
@@ -448,7 +468,10 @@ def configure(sock, cert=None, key=None, ca=None, cert_pem=None, key_pem=None,
                        (CERT_PEM, cert_pem), (KEY_PEM, key_pem),
                        (CA_PEM, ca_pem), (SERVER_NAME, server_name),
                        (AUTH_IVL, auth_ivl), (AUTH_IVL_MAX, auth_ivl_max),
-                       (AUTH_STOP, auth_stop), (RESUME, resume)):
+                       (AUTH_STOP, auth_stop), (RESUME, resume),
+                       (VERIFY_DEPTH, verify_depth),
+                       (TLS_UPDATES_MAX, tls_updates_max),
+                       (SESSION_LIFETIME, session_lifetime)):
         if value is not None:
             setsockopt(sock, opt, value)
     return sock

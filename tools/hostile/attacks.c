@@ -83,7 +83,7 @@ static void ends_outcome(ends_t *e, double hold_s, char *buf, size_t len)
     }
     qsort(e->close_s, (size_t)e->closes, sizeof(double), hs_cmp_double);
     double med = hs_quantile(e->close_s, (size_t)e->closes, 0.5);
-    if (e->closes == 1)
+    if (e->closes == 1 || e->last_s - e->first_s < 0.005)
         hs_fmt(buf, len, "closed %d/%d after %.2f s (%s)", e->closes, e->n, e->first_s,
                kinds);
     else
@@ -521,7 +521,9 @@ static void keyupdate(const hw_target_t *t, const hs_params_t *p, hs_outcome_t *
     hw_conn_t c;
     hs_fmt(o->detail, sizeof(o->detail),
            "One authenticated REQ peer sends TLS KeyUpdate(update_requested) up to %ld "
-           "times (or for %.1f s), reading the server's answers as it goes.",
+           "times (or for %.1f s), reading the server's answers as it goes. (OpenSSL "
+           "answers a KeyUpdate when it next writes on that connection, so on an idle "
+           "one the last request stays unanswered.)",
            p->keyupdates, p->keyupdate_ms / 1000.0);
     if (open_many(&c, 1, t, p, o) == 0) {
         hs_fmt(o->outcome, sizeof(o->outcome), "could not connect: %s", c.why);

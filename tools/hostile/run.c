@@ -33,6 +33,8 @@
 #define RUN_CLIENT_UP_MS 17000
 /* Stopping a child before it is killed. */
 #define RUN_STOP_MS 3000
+/* The good client's window lasts at least this many request intervals. */
+#define RUN_MIN_WINDOW_INTERVALS 4
 /* /proc sampling period during an attack. */
 #define RUN_SAMPLE_MS 50
 /* "After": polled this often; settled once fds are back to the baseline
@@ -54,7 +56,9 @@ typedef struct config {
     int pin;
     long interval_ms, timeout_ms;
     long baseline_ms, settle_ms;
-    char attacks[256]; /* comma list, "" = all */
+    long server_maxmsgsize;    /* < 0: libzmq's default */
+    long server_handshake_ivl; /* < 0: libzmq's default */
+    char attacks[256];         /* comma list, "" = all */
     hs_params_t p;
 } config_t;
 
@@ -155,7 +159,8 @@ static void usage(void)
         "usage: zmtls_hostile run --certs DIR [--out FILE] [--quick] [--tcp | --both]\n"
         "         [--attacks a,b,...] [--server PATH] [--lib PATH] [--no-pin]\n"
         "         [--interval-ms 250] [--timeout-ms 2000] [--settle-ms 5000]\n"
-        "         [--baseline-ms 1000] [attack parameters]\n"
+        "         [--baseline-ms 1000] [--server-maxmsgsize N]\n"
+        "         [--server-handshake-ivl MS] [attack parameters]\n"
         "  --tcp: the server on tcp:// (TLS-only attacks skipped); --both: tls://\n"
         "  then tcp://, one table. Attacks:");
     for (size_t i = 0; i < hs_attack_count; i++)
@@ -210,6 +215,8 @@ static int parse_args(int argc, char **argv)
     cfg.timeout_ms = 2000;
     cfg.baseline_ms = cfg.quick ? 300 : 1000;
     cfg.settle_ms = cfg.quick ? 2000 : 5000;
+    cfg.server_maxmsgsize = -1;
+    cfg.server_handshake_ivl = -1;
 #ifdef HOSTILE_SERVER_PATH
     cfg.server = HOSTILE_SERVER_PATH;
 #endif
@@ -260,6 +267,10 @@ static int parse_args(int argc, char **argv)
             cfg.settle_ms = parse_ms(a, v);
         else if (strcmp(a, "--baseline-ms") == 0)
             cfg.baseline_ms = parse_ms(a, v);
+        else if (strcmp(a, "--server-maxmsgsize") == 0)
+            cfg.server_maxmsgsize = parse_ms(a, v);
+        else if (strcmp(a, "--server-handshake-ivl") == 0)
+            cfg.server_handshake_ivl = parse_ms(a, v);
         else {
             size_t k = 0, n = sizeof(param_opts) / sizeof(param_opts[0]);
             while (k < n && strcmp(a, param_opts[k].name) != 0)
@@ -327,10 +338,17 @@ static void on_signal(int sig)
 
 static int start_server(hs_child_t *srv, int tls, int *port)
 {
-    char lifetime[32];
+    char lifetime[32], maxmsg[48], hs_ivl[48];
     hs_fmt(lifetime, sizeof(lifetime), "%d", RUN_WATCHDOG_SLACK_MS / 1000 + 3600);
-    char *argv[] = {(char *)cfg.server, tls ? "tls://127.0.0.1:*" : "tcp://127.0.0.1:*",
-                    lifetime, NULL};
+    hs_fmt(maxmsg, sizeof(maxmsg), "maxmsgsize=%ld", cfg.server_maxmsgsize);
+    hs_fmt(hs_ivl, sizeof(hs_ivl), "handshake_ivl=%ld", cfg.server_handshake_ivl);
+    char *argv[6] = {(char *)cfg.server, tls ? "tls://127.0.0.1:*" : "tcp://127.0.0.1:*",
+                     lifetime, NULL};
+    int a = 3;
+    if (cfg.server_maxmsgsize >= 0)
+        argv[a++] = maxmsg;
+    if (cfg.server_handshake_ivl >= 0)
+        argv[a++] = hs_ivl;
     static char env[4][PATH_MAX + 32];
     char *envp[5] = {NULL};
     int k = 0;
@@ -486,6 +504,9 @@ static void run_one(const hs_attack_t *a, int tls, hs_row_t *row)
     hs_child_say(&cli, "start");
     int64_t t0 = hs_now_ms();
     a->run(&target, &cfg.p, &row->out);
+    /* An attack the server ends at once still gets a few good requests
+     * measured next to it. */
+    hs_sleep_ms(t0 + RUN_MIN_WINDOW_INTERVALS * cfg.interval_ms - hs_now_ms());
     hs_child_say(&cli, "stop");
     hs_log("run", "%s %s: %s (%.1f s)", row->transport, a->name, row->out.outcome,
            (double)(hs_now_ms() - t0) / 1000.0);
@@ -572,17 +593,25 @@ static void facts(char *buf, size_t len, long nofile)
     hs_cat(buf, len, "- versions: zmtls %d.%d.%d, libzmq %d.%d.%d, %s\n",
            ZMTLS_VERSION_MAJOR, ZMTLS_VERSION_MINOR, ZMTLS_VERSION_PATCH, zmaj, zmin,
            zpat, OpenSSL_version(OPENSSL_VERSION));
+    char opts[128];
+    if (cfg.server_maxmsgsize < 0 && cfg.server_handshake_ivl < 0)
+        hs_fmt(opts, sizeof(opts),
+               "every socket option at libzmq's default (ZMQ_HANDSHAKE_IVL 30 s, no "
+               "ZMQ_MAXMSGSIZE)");
+    else
+        hs_fmt(opts, sizeof(opts), "ZMQ_MAXMSGSIZE %ld, ZMQ_HANDSHAKE_IVL %ld ms",
+               cfg.server_maxmsgsize,
+               cfg.server_handshake_ivl < 0 ? 30000L : cfg.server_handshake_ivl);
     hs_cat(buf, len,
            "- server: `zmtls_hostile_server`, a stock libzmq REP echo bound to "
-           "tls://127.0.0.1:* (%s, credentials from ZMTLS_CERT/KEY/CA) or tcp://; every "
-           "socket option at libzmq's default (ZMQ_HANDSHAKE_IVL 30 s, no "
-           "ZMQ_MAXMSGSIZE); a fresh server for every row\n",
+           "tls://127.0.0.1:* (%s, credentials from ZMTLS_CERT/KEY/CA) or tcp://; %s; a "
+           "fresh server for every row\n",
 #ifdef HOSTILE_SERVER_LINKED
-           "linked with libzmtls"
+           "linked with libzmtls",
 #else
-           "LD_PRELOAD of libzmtls"
+           "LD_PRELOAD of libzmtls",
 #endif
-    );
+           opts);
     hs_cat(buf, len,
            "- limits: RLIMIT_NOFILE %ld (server and attacker), vm.overcommit_memory %s, "
            "net.core.somaxconn %s, net.ipv4.tcp_tw_reuse %s\n",
@@ -590,12 +619,12 @@ static void facts(char *buf, size_t len, long nofile)
     hs_cat(buf, len, "- pinning: %s\n",
            cfg.pin ? "server on CPU 0; good client and attacker on CPU 1"
                    : "none (--no-pin)");
-    hs_cat(
-        buf, len,
-        "- good client: a REQ over the same transport (valid certificate) sends a "
-        "request every %ld ms; a request unanswered after %ld ms counts as timed out "
-        "and the client reconnects; latency counts requests sent while the attack ran\n",
-        cfg.interval_ms, cfg.timeout_ms);
+    hs_cat(buf, len,
+           "- good client: a REQ over the same transport (valid certificate) sends a "
+           "request every %ld ms; a request unanswered after %ld ms counts as timed out "
+           "and the client reconnects; latency counts requests sent while the attack ran "
+           "(at least %d intervals)\n",
+           cfg.interval_ms, cfg.timeout_ms, RUN_MIN_WINDOW_INTERVALS);
     hs_cat(buf, len,
            "- server figures: /proc/PID/status, /proc/PID/fd, /proc/PID/stat. before: "
            "%ld ms after the good client's first reply; peak: sampled every %d ms while "

@@ -3,13 +3,18 @@
  * libzmq REP echo that knows nothing of zmtls. It links libzmq only;
  * tls:// comes from LD_PRELOAD=libzmtls.so and the credentials from
  * ZMTLS_CERT, ZMTLS_KEY and ZMTLS_CA, as for any unmodified application.
- * Every socket option is libzmq's default.
+ * Every socket option is libzmq's default, unless given:
+ *
+ *   zmtls_hostile_server ENDPOINT [LIFETIME_S [maxmsgsize=N] [handshake_ivl=MS]]
+ *
+ * (what an application that guards itself would set, to compare with).
  *
  * Prints "ready ENDPOINT" (the bound endpoint, port included) once bound,
  * echoes every request, and leaves when its stdin reaches EOF, or after
- * its lifetime (argument 2, seconds, default 900) if nobody says so.
+ * its lifetime (default 900 s) if nobody says so.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +51,9 @@ static void echo(void *s)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s ENDPOINT [LIFETIME_S]\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s ENDPOINT [LIFETIME_S [maxmsgsize=N] [handshake_ivl=MS]]\n",
+                argv[0]);
         return 2;
     }
     long lifetime_s = argc > 2 ? strtol(argv[2], NULL, 10) : 900;
@@ -57,6 +64,20 @@ int main(int argc, char **argv)
         fail("zmq_socket");
     int zero = 0;
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+    for (int i = 3; i < argc; i++) {
+        const char *eq = strchr(argv[i], '=');
+        if (eq == NULL)
+            continue;
+        if (strncmp(argv[i], "maxmsgsize=", 11) == 0) {
+            int64_t v = strtoll(eq + 1, NULL, 10);
+            if (zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &v, sizeof(v)) != 0)
+                fail("ZMQ_MAXMSGSIZE");
+        } else if (strncmp(argv[i], "handshake_ivl=", 14) == 0) {
+            int v = atoi(eq + 1);
+            if (zmq_setsockopt(s, ZMQ_HANDSHAKE_IVL, &v, sizeof(v)) != 0)
+                fail("ZMQ_HANDSHAKE_IVL");
+        }
+    }
     if (zmq_bind(s, argv[1]) != 0)
         fail("zmq_bind");
     char ep[256];

@@ -391,7 +391,7 @@ static void flood(const hw_target_t *t, const hs_params_t *p, hs_outcome_t *o,
         hw_conn_t *c = &conns[started];
         c->fd = -1;
         c->opened_ms = hs_now_ms();
-        int rc = hw_tcp_start(t, &c->fd);
+        int rc = hw_tcp_start(t, (unsigned)started, &c->fd);
         if (rc < 0) {
             start_err = -rc;
             break;
@@ -456,16 +456,15 @@ static void flood(const hw_target_t *t, const hs_params_t *p, hs_outcome_t *o,
     ends_tally(&e, conns, started);
     e.n = (int)connected; /* the others never reached the server's accept */
     ends_outcome(&e, held_s, o->outcome, sizeof(o->outcome));
+    hs_fmt(o->detail, sizeof(o->detail), "%zu TCP connections from %u source address%s",
+           n, t->src_count, t->src_count == 1 ? "" : "es");
     if (first_len > 0)
-        hs_fmt(o->detail, sizeof(o->detail),
-               "%zu TCP connections, each sends %zu bytes (%s) "
-               "and then nothing;",
-               n, first_len,
+        hs_cat(o->detail, sizeof(o->detail),
+               ", each sends %zu bytes (%s) and then nothing;", first_len,
                t->tls ? "the first half of a ClientHello"
                       : "the first bytes of a ZMTP greeting");
     else
-        hs_fmt(o->detail, sizeof(o->detail),
-               "%zu TCP connections that never send a byte;", n);
+        hs_cat(o->detail, sizeof(o->detail), " that never send a byte;");
     hs_cat(o->detail, sizeof(o->detail),
            " held until the server closes them or %.1f s. %zu connected in %.1f s, %zu "
            "refused, %zu still connecting after %.1f s",

@@ -121,12 +121,18 @@ void hs_child_kill_all(void);
  * the server is on tcp://). */
 typedef struct hw_target {
     struct sockaddr_in addr;
+    /* Attackers connect from src_base, src_base + 1, ... (src_count
+     * loopback addresses, host order); the good client from 127.0.0.1, so
+     * that a limit per address meets only the attacker. */
+    uint32_t src_base;
+    unsigned src_count;
     int tls;
     SSL_CTX *good; /* the valid client certificate */
     SSL_CTX *anon; /* no certificate at all */
 } hw_target_t;
 
-int hw_target_init(hw_target_t *t, int port, int tls, const char *certs);
+int hw_target_init(hw_target_t *t, int port, int tls, const char *certs,
+                   uint32_t src_base, unsigned src_count);
 void hw_target_free(hw_target_t *t);
 
 /* How a connection ended, as far as the attacker saw. */
@@ -161,9 +167,10 @@ typedef struct hw_conn {
 /* TCP connect (and the TLS handshake with ctx when the target is TLS;
  * ctx NULL: target->good) by deadline. 0, or -1 with c->end / c->why. */
 int hw_open(hw_conn_t *c, const hw_target_t *t, SSL_CTX *ctx, int64_t deadline);
-/* TCP connect only: the socket, non-blocking, for the pre-auth flood's
- * many connections (0 with the connect in progress, or -errno). */
-int hw_tcp_start(const hw_target_t *t, int *fd);
+/* TCP connect only, from source address number src (modulo src_count):
+ * the socket, non-blocking, for the pre-auth flood's many connections
+ * (0 with the connect in progress, or -errno). */
+int hw_tcp_start(const hw_target_t *t, unsigned src, int *fd);
 /* Writes all of p by deadline: 0; -ETIMEDOUT when the server did not take
  * it all by then (the connection stays open; with TLS the next write must
  * start with the same bytes); -1 once the connection has ended (c->end
@@ -212,6 +219,7 @@ typedef struct hs_params {
     long multipart_hold_ms;
     /* 3 pre-auth */
     long flood_conns;
+    long flood_sources;    /* source addresses the connections are spread over */
     long flood_connect_ms; /* for all the connects to complete */
     long flood_hold_ms;
     /* 4 KeyUpdate */

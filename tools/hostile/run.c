@@ -33,6 +33,9 @@
 #define RUN_CLIENT_UP_MS 17000
 /* Stopping a child before it is killed. */
 #define RUN_STOP_MS 3000
+/* Attackers connect from 127.0.0.2 (and up, for --flood-sources); the good
+ * client from 127.0.0.1. */
+#define RUN_ATTACKER_ADDR 0x7f000002u
 /* The good client's window lasts at least this many request intervals. */
 #define RUN_MIN_WINDOW_INTERVALS 4
 /* /proc sampling period during an attack. */
@@ -81,6 +84,7 @@ static const hs_params_t full_params = {
     .multipart_ms = 30000,
     .multipart_hold_ms = 3000,
     .flood_conns = 2000,
+    .flood_sources = 1,
     .flood_connect_ms = 10000,
     .flood_hold_ms = 35000,
     .keyupdates = 100000,
@@ -106,6 +110,7 @@ static const hs_params_t quick_params = {
     .multipart_ms = 5000,
     .multipart_hold_ms = 500,
     .flood_conns = 50,
+    .flood_sources = 1,
     .flood_connect_ms = 2000,
     .flood_hold_ms = 1500,
     .keyupdates = 1000,
@@ -141,6 +146,8 @@ static const param_opt_t param_opts[] = {
     {"--multipart-ms", P_LONG(multipart_ms), "multipart: deadline for sending them"},
     {"--multipart-hold-ms", P_LONG(multipart_hold_ms), "multipart: hold time after"},
     {"--flood-conns", P_LONG(flood_conns), "preauth-*: connections"},
+    {"--flood-sources", P_LONG(flood_sources),
+     "preauth-*: spread over 127.0.0.2 ... 127.0.0.(1+N)"},
     {"--flood-connect-ms", P_LONG(flood_connect_ms), "preauth-*: deadline for connects"},
     {"--flood-hold-ms", P_LONG(flood_hold_ms), "preauth-*: hold time (35000)"},
     {"--keyupdates", P_LONG(keyupdates), "keyupdate: KeyUpdates to send"},
@@ -287,6 +294,10 @@ static int parse_args(int argc, char **argv)
     }
     if (cfg.certs == NULL || cfg.server == NULL) {
         hs_log("run", "--certs DIR is required (and --server PATH when not built in)");
+        return -1;
+    }
+    if (cfg.p.flood_sources > 250) {
+        hs_log("run", "--flood-sources: at most 250 (127.0.0.2 ... 127.0.0.251)");
         return -1;
     }
     /* Every name in --attacks must be known. */
@@ -479,7 +490,8 @@ static void run_one(const hs_attack_t *a, int tls, hs_row_t *row)
         row->out.failed = 1;
         return;
     }
-    if (hw_target_init(&target, port, tls, cfg.certs) != 0) {
+    if (hw_target_init(&target, port, tls, cfg.certs, RUN_ATTACKER_ADDR,
+                       (unsigned)cfg.p.flood_sources) != 0) {
         hs_fmt(row->out.outcome, sizeof(row->out.outcome), "client credentials unusable");
         row->out.failed = 1;
         hs_child_stop(&srv, RUN_STOP_MS);
@@ -616,6 +628,12 @@ static void facts(char *buf, size_t len, long nofile)
            "- limits: RLIMIT_NOFILE %ld (server and attacker), vm.overcommit_memory %s, "
            "net.core.somaxconn %s, net.ipv4.tcp_tw_reuse %s\n",
            nofile, overcommit, somax, tw);
+    hs_cat(
+        buf, len,
+        "- addresses: the good client connects from 127.0.0.1, every attacker from "
+        "127.0.0.2 (the pre-auth floods from 127.0.0.2 ... 127.0.0.%ld), so that a limit "
+        "per address meets only the attacker\n",
+        1 + p->flood_sources);
     hs_cat(buf, len, "- pinning: %s\n",
            cfg.pin ? "server on CPU 0; good client and attacker on CPU 1"
                    : "none (--no-pin)");

@@ -110,9 +110,12 @@ fail:
     return NULL;
 }
 
-int hw_target_init(hw_target_t *t, int port, int tls, const char *certs)
+int hw_target_init(hw_target_t *t, int port, int tls, const char *certs,
+                   uint32_t src_base, unsigned src_count)
 {
     memset(t, 0, sizeof(*t));
+    t->src_base = src_base;
+    t->src_count = src_count > 0 ? src_count : 1;
     t->addr.sin_family = AF_INET;
     t->addr.sin_port = htons((uint16_t)port);
     t->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -192,13 +195,23 @@ static void sys_failed(hw_conn_t *c, int err_no, const char *op)
 
 /* ---- connecting ------------------------------------------------------------------ */
 
-int hw_tcp_start(const hw_target_t *t, int *fd)
+int hw_tcp_start(const hw_target_t *t, unsigned src, int *fd)
 {
     int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s < 0)
         return -errno;
     int one = 1;
     setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    struct sockaddr_in from = {.sin_family = AF_INET};
+    from.sin_addr.s_addr = htonl(t->src_base + src % t->src_count);
+    /* The port is chosen at connect(2), per destination, as without bind:
+     * tens of thousands of short connections do not run out of ports. */
+    setsockopt(s, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    if (t->src_base != 0 && bind(s, (const struct sockaddr *)&from, sizeof(from)) != 0) {
+        int err = errno;
+        close(s);
+        return -err;
+    }
     if (connect(s, (const struct sockaddr *)&t->addr, sizeof(t->addr)) != 0 &&
         errno != EINPROGRESS) {
         int err = errno;
@@ -214,7 +227,7 @@ int hw_open(hw_conn_t *c, const hw_target_t *t, SSL_CTX *ctx, int64_t deadline)
     memset(c, 0, sizeof(*c));
     c->fd = -1;
     c->opened_ms = hs_now_ms();
-    int rc = hw_tcp_start(t, &c->fd);
+    int rc = hw_tcp_start(t, 0, &c->fd);
     if (rc < 0) {
         set_end(c, HW_LOCAL_ERROR, "connect: %s", strerror(-rc));
         return -1;

@@ -368,83 +368,110 @@ static void multipart(const hw_target_t *t, const hs_params_t *p, hs_outcome_t *
 #define FLOOD_BURST        50
 #define FLOOD_BURST_GAP_MS 10
 
+/* Where one flood connection stands. */
+enum { FL_PENDING, FL_UP, FL_FAILED };
+
+/* A connect that completed (or failed): the first bytes go out at once. */
+static void flood_connected(hw_conn_t *c, int *state, const uint8_t *first,
+                            size_t first_len, size_t *connected, size_t *refused)
+{
+    int err = 0;
+    socklen_t sl = sizeof(err);
+    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &sl);
+    /* A reset this early is a server that accepted and closed at once:
+     * connected, then closed by the server. */
+    if (err == 0 || err == ECONNRESET) {
+        *state = FL_UP;
+        (*connected)++;
+        if (err == ECONNRESET) {
+            c->end = HW_RESET;
+            c->ended_ms = hs_now_ms();
+            hs_fmt(c->why, sizeof(c->why), "reset while connecting");
+        } else if (first_len > 0) {
+            hw_write(c, first, first_len, hs_now_ms() + 1000);
+        }
+        return;
+    }
+    *state = FL_FAILED;
+    (*refused)++;
+    c->end = HW_LOCAL_ERROR;
+    c->ended_ms = hs_now_ms();
+    hs_fmt(c->why, sizeof(c->why), "connect: %s", strerror(err));
+}
+
 static void flood(const hw_target_t *t, const hs_params_t *p, hs_outcome_t *o,
                   const uint8_t *first, size_t first_len)
 {
     size_t n = (size_t)p->flood_conns;
     hw_conn_t *conns = calloc(n, sizeof(*conns));
     hw_conn_t **ptrs = calloc(n, sizeof(*ptrs));
-    if (conns == NULL || ptrs == NULL) {
+    struct pollfd *pf = calloc(n, sizeof(*pf));
+    int *state = calloc(n, sizeof(*state));
+    if (conns == NULL || ptrs == NULL || pf == NULL || state == NULL) {
         free(conns);
         free(ptrs);
+        free(pf);
+        free(state);
         o->failed = 1;
         return;
     }
-    size_t started = 0;
+    /* Connections start in bursts the listen queue (ZMQ_BACKLOG, 100) can
+     * take: one burst of thousands would leave most of them in SYN_RECV on
+     * the server, never accepted, while they look connected to us. Each
+     * sends its first bytes as soon as it is up, and all are watched from
+     * then on, so a close is timed when it happens. */
+    size_t started = 0, pending = 0, connected = 0, refused = 0;
     int start_err = 0;
-    for (; started < n; started++) {
-        /* In bursts the listen queue (ZMQ_BACKLOG, 100) can take: a burst
-         * of thousands would leave most of them in SYN_RECV on the server,
-         * never accepted, while they look connected to us. */
-        if (started > 0 && started % FLOOD_BURST == 0)
-            hs_sleep_ms(FLOOD_BURST_GAP_MS);
-        hw_conn_t *c = &conns[started];
-        c->fd = -1;
-        c->opened_ms = hs_now_ms();
-        int rc = hw_tcp_start(t, (unsigned)started, &c->fd);
-        if (rc < 0) {
-            start_err = -rc;
-            break;
+    int64_t t0 = hs_now_ms(), deadline = t0 + p->flood_connect_ms;
+    int64_t next_burst = t0;
+    while (hs_now_ms() < deadline && ((started < n && start_err == 0) || pending > 0)) {
+        for (size_t b = 0; started < n && start_err == 0 && hs_now_ms() >= next_burst &&
+                           b < FLOOD_BURST;
+             b++) {
+            hw_conn_t *c = &conns[started];
+            c->fd = -1;
+            c->opened_ms = hs_now_ms();
+            int rc = hw_tcp_start(t, (unsigned)started, &c->fd);
+            if (rc < 0) {
+                start_err = -rc;
+                break;
+            }
+            ptrs[started] = c;
+            state[started++] = FL_PENDING;
+            pending++;
         }
-        ptrs[started] = c;
-    }
-    /* Wait for the connects: each completes, fails, or is still pending at
-     * the deadline (the listen queue was full and our SYNs went unanswered). */
-    size_t connected = 0, refused = 0, pending = started;
-    int64_t deadline = hs_now_ms() + p->flood_connect_ms;
-    struct pollfd *pf = calloc(started > 0 ? started : 1, sizeof(*pf));
-    int *state =
-        calloc(started > 0 ? started : 1, sizeof(int)); /* 0 pending 1 up 2 failed */
-    while (pf != NULL && state != NULL && pending > 0 && hs_now_ms() < deadline) {
+        if (hs_now_ms() >= next_burst)
+            next_burst = hs_now_ms() + FLOOD_BURST_GAP_MS;
         for (size_t i = 0; i < started; i++) {
-            pf[i].fd = state[i] == 0 ? conns[i].fd : -1;
-            pf[i].events = POLLOUT;
+            int watch =
+                state[i] == FL_PENDING || (state[i] == FL_UP && conns[i].end == HW_OPEN);
+            pf[i].fd = watch ? conns[i].fd : -1;
+            pf[i].events = state[i] == FL_PENDING ? POLLOUT : POLLIN | POLLRDHUP;
             pf[i].revents = 0;
         }
-        int64_t left = deadline - hs_now_ms();
-        int rc = poll(pf, started, left < 200 ? (int)left : 200);
+        int64_t wait =
+            (started < n && start_err == 0 ? next_burst : deadline) - hs_now_ms();
+        int rc = poll(pf, started, wait < 0 ? 0 : wait > 200 ? 200 : (int)wait);
         for (size_t i = 0; rc > 0 && i < started; i++) {
-            if (state[i] != 0 || pf[i].revents == 0)
+            if (pf[i].revents == 0)
                 continue;
-            int err = 0;
-            socklen_t sl = sizeof(err);
-            getsockopt(conns[i].fd, SOL_SOCKET, SO_ERROR, &err, &sl);
-            state[i] = err == 0 ? 1 : 2;
-            pending--;
-            if (err == 0)
-                connected++;
-            else {
-                refused++;
-                conns[i].end = HW_LOCAL_ERROR;
-                hs_fmt(conns[i].why, sizeof(conns[i].why), "connect: %s", strerror(err));
+            if (state[i] == FL_PENDING) {
+                pending--;
+                flood_connected(&conns[i], &state[i], first, first_len, &connected,
+                                &refused);
+            } else {
+                hw_poll(&conns[i]);
             }
         }
     }
-    for (size_t i = 0; state != NULL && i < started; i++) {
-        if (state[i] == 0) {
+    for (size_t i = 0; i < started; i++) {
+        if (state[i] == FL_PENDING) {
             conns[i].end = HW_TIMEOUT;
             hs_fmt(conns[i].why, sizeof(conns[i].why), "connect still pending");
         }
     }
-    free(pf);
-    free(state);
-    /* The attack proper: a few bytes, or none, then silence. Closes are
-     * timed from each connection's connect(2). */
+    /* Then silence, until the server closes them or the hold ends. */
     int64_t mark = hs_now_ms();
-    for (size_t i = 0; i < started; i++) {
-        if (first_len > 0 && conns[i].end == HW_OPEN)
-            hw_write(&conns[i], first, first_len, hs_now_ms() + 1000);
-    }
     int64_t end = mark + p->flood_hold_ms;
     while (hs_now_ms() < end) {
         int64_t left = end - hs_now_ms();
@@ -466,14 +493,14 @@ static void flood(const hw_target_t *t, const hs_params_t *p, hs_outcome_t *o,
     else
         hs_cat(o->detail, sizeof(o->detail), " that never send a byte;");
     hs_cat(o->detail, sizeof(o->detail),
-           " held until the server closes them or %.1f s. %zu connected in %.1f s, %zu "
-           "refused, %zu still connecting after %.1f s",
-           p->flood_hold_ms / 1000.0, connected,
-           started > 0 ? (double)(mark - conns[0].opened_ms) / 1000.0 : 0.0, refused,
+           " held until the server closes them or %.1f s after the last connect; closes "
+           "timed from each connect(2). %zu connected in %.1f s, %zu refused, %zu still "
+           "connecting after %.1f s",
+           p->flood_hold_ms / 1000.0, connected, (double)(mark - t0) / 1000.0, refused,
            started - connected - refused, p->flood_connect_ms / 1000.0);
     if (started < n)
         hs_cat(o->detail, sizeof(o->detail), ", %zu not started (%s)", n - started,
-               strerror(start_err));
+               start_err != 0 ? strerror(start_err) : "out of time");
     hs_cat(o->detail, sizeof(o->detail), ".");
     if (e.first_why[0])
         hs_cat(o->detail, sizeof(o->detail), " First close: %s.", e.first_why);
@@ -483,6 +510,8 @@ static void flood(const hw_target_t *t, const hs_params_t *p, hs_outcome_t *o,
     close_all(conns, started);
     free(conns);
     free(ptrs);
+    free(pf);
+    free(state);
 }
 
 static void preauth_idle(const hw_target_t *t, const hs_params_t *p, hs_outcome_t *o)

@@ -302,7 +302,8 @@ static void multipart(const hw_target_t *t, const hs_params_t *p, hs_outcome_t *
     hw_conn_t c;
     hs_fmt(o->detail, sizeof(o->detail),
            "One authenticated REQ peer sends %ld frames of 1 byte, every one flagged "
-           "MORE, never a last frame; then holds %.1f s.",
+           "MORE, never a last frame; then holds %.1f s. (Written: taken by our socket, "
+           "whose loopback buffers hold megabytes; the server reads them from there.)",
            p->multipart_frames, p->multipart_hold_ms / 1000.0);
     if (open_many(&c, 1, t, p, o) == 0) {
         hs_fmt(o->outcome, sizeof(o->outcome), "could not connect: %s", c.why);
@@ -356,7 +357,7 @@ static void multipart(const hw_target_t *t, const hs_params_t *p, hs_outcome_t *
                " The server took %ld frames in %.1f s, then read nothing for %d ms.",
                frames, secs, MP_STALL_MS);
     } else {
-        hs_fmt(o->outcome, sizeof(o->outcome), "all %ld frames sent in %.1f s; held",
+        hs_fmt(o->outcome, sizeof(o->outcome), "all %ld frames written in %.1f s; held",
                frames, secs);
     }
     hw_close(&c, 0);

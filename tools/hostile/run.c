@@ -628,12 +628,15 @@ static void facts(char *buf, size_t len, long nofile)
            "- limits: RLIMIT_NOFILE %ld (server and attacker), vm.overcommit_memory %s, "
            "net.core.somaxconn %s, net.ipv4.tcp_tw_reuse %s\n",
            nofile, overcommit, somax, tw);
-    hs_cat(
-        buf, len,
-        "- addresses: the good client connects from 127.0.0.1, every attacker from "
-        "127.0.0.2 (the pre-auth floods from 127.0.0.2 ... 127.0.0.%ld), so that a limit "
-        "per address meets only the attacker\n",
-        1 + p->flood_sources);
+    char floods[64] = "";
+    if (p->flood_sources > 1)
+        hs_fmt(floods, sizeof(floods),
+               " (the pre-auth floods from 127.0.0.2 ... 127.0.0.%ld)",
+               1 + p->flood_sources);
+    hs_cat(buf, len,
+           "- addresses: the good client connects from 127.0.0.1, every attacker from "
+           "127.0.0.2%s, so that a limit per address meets only the attacker\n",
+           floods);
     hs_cat(buf, len, "- pinning: %s\n",
            cfg.pin ? "server on CPU 0; good client and attacker on CPU 1"
                    : "none (--no-pin)");

@@ -154,33 +154,20 @@ static int cn_established(conn_t *c, void *arg)
 {
     connecter_t *cn = arg;
     const ep_cfg_t *cfg = cn->base.cfg;
-    size_t idlen;
-    const uint8_t *id = conn_peer_identity(c, &idlen);
-    uint8_t gen[IO_ROUTING_ID_LEN];
-    if (idlen == 0 && cfg->app_type == ZMQ_ROUTER) {
-        io_routing_id(gen);
-        id = gen;
-        idlen = sizeof(gen);
-    }
-    bridge_cfg_t bc = ep_cfg_bridge(cfg, !cfg->immediate, id, idlen);
+    ep_peer_id_t pid;
+    ep_peer_id(c, cfg, &pid);
     policy_backoff_transient_reset(&cn->transient);
     policy_backoff_auth_reset(&cn->auth);
-    if (cfg->immediate) {
-        bridge_t *b = NULL;
-        int rc = bridge_new(&b, &bc);
-        if (rc < 0)
-            return rc;
-        conn_attach(c, b, 1, NULL);
-        conn_publish_peer(c, id, idlen);
-        return 0;
-    }
+    if (cfg->immediate)
+        return ep_attach_own_bridge(c, cfg, &pid);
     if (cn->bridge == NULL) {
+        bridge_cfg_t bc = ep_cfg_bridge(cfg, 1, pid.id, pid.len);
         int rc = bridge_new(&cn->bridge, &bc);
         if (rc < 0)
             return rc;
         /* The pipe keeps this id for every later connection. */
-        memcpy(cn->rid, id, idlen);
-        cn->rid_len = idlen;
+        memcpy(cn->rid, pid.id, pid.len);
+        cn->rid_len = pid.len;
     }
     if (cn->bridge_cut) {
         /* The rest of a message whose start went out on a lost connection

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <zmq.h>
 
 typedef enum ep_cmd_type {
     EP_CMD_CONNECT,
@@ -59,6 +60,28 @@ static void ep_init(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, ep_fork_register);
+}
+
+void ep_peer_id(const conn_t *c, const ep_cfg_t *cfg, ep_peer_id_t *out)
+{
+    out->id = conn_peer_identity(c, &out->len);
+    if (out->len == 0 && cfg->app_type == ZMQ_ROUTER) {
+        io_routing_id(out->gen);
+        out->id = out->gen;
+        out->len = sizeof(out->gen);
+    }
+}
+
+int ep_attach_own_bridge(conn_t *c, const ep_cfg_t *cfg, const ep_peer_id_t *pid)
+{
+    bridge_cfg_t bc = ep_cfg_bridge(cfg, 0, pid->id, pid->len);
+    bridge_t *b = NULL;
+    int rc = bridge_new(&b, &bc);
+    if (rc < 0)
+        return rc;
+    conn_attach(c, b, 1, NULL);
+    conn_publish_peer(c, pid->id, pid->len);
+    return 0;
 }
 
 static int ep_ctx_busy(void *ctx)

@@ -19,7 +19,9 @@
 #include <stdint.h>
 #include <openssl/ssl.h>
 
+#include "conn/conn.h"
 #include "epcfg/epcfg.h"
+#include "io/io.h"
 
 /* ---- commands (application threads) ------------------------------------ */
 
@@ -66,6 +68,19 @@ struct ep {
 /* The endpoint has finished closing and freed its connections; ep.c
  * unlinks it. The endpoint frees itself right after this call. */
 void ep_gone(ep_t *ep);
+
+/* The identity a peer's pipe gets: what it announced, or for a ROUTER
+ * application without one a generated id, written to gen. */
+typedef struct ep_peer_id {
+    const uint8_t *id;
+    size_t len;
+    uint8_t gen[IO_ROUTING_ID_LEN];
+} ep_peer_id_t;
+void ep_peer_id(const conn_t *c, const ep_cfg_t *cfg, ep_peer_id_t *out);
+
+/* Gives an established connection a pipe of its own into the application
+ * socket, made now, and lists its peer. 0 or -errno. */
+int ep_attach_own_bridge(conn_t *c, const ep_cfg_t *cfg, const ep_peer_id_t *pid);
 
 /* Constructors: take cfg (and fd) whatever they return. */
 int ep_connecter_start(ep_cfg_t *cfg, ep_t **out);

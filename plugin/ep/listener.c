@@ -177,21 +177,11 @@ static void ls_peer_established(ls_peer_t *p)
 static int ls_established(conn_t *c, void *arg)
 {
     ls_peer_t *p = arg;
-    size_t idlen;
-    const uint8_t *id = conn_peer_identity(c, &idlen);
-    uint8_t gen[IO_ROUTING_ID_LEN];
-    if (idlen == 0 && p->ls->base.cfg->app_type == ZMQ_ROUTER) {
-        io_routing_id(gen);
-        id = gen;
-        idlen = sizeof(gen);
-    }
-    bridge_cfg_t bc = ep_cfg_bridge(p->ls->base.cfg, 0, id, idlen);
-    bridge_t *b = NULL;
-    int rc = bridge_new(&b, &bc);
+    ep_peer_id_t pid;
+    ep_peer_id(c, p->ls->base.cfg, &pid);
+    int rc = ep_attach_own_bridge(c, p->ls->base.cfg, &pid);
     if (rc < 0)
         return rc;
-    conn_attach(c, b, 1, NULL);
-    conn_publish_peer(c, id, idlen);
     ls_peer_established(p);
     return 0;
 }

@@ -87,7 +87,7 @@ int main(int argc, char **argv)
     TU_PEER_EXPECT(&srv, ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
     CHECK_EQ(tu_roundtrip_str(good.sock, srv.sock, "before", TU_TIMEOUT_MS), 0);
 
-    SSL_CTX *tls = rt_ctx_new("client.pem", "client.key", "ca.pem", TLS1_3_VERSION);
+    SSL_CTX *tls = rt_ctx_new("client.pem", "client.key", "ca.pem", TLS1_3_VERSION, -1);
     int port = tu_endpoint_port(srv.endpoint);
 
     /* First connection: full handshake, a request, the ticket. */

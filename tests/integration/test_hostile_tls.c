@@ -97,8 +97,8 @@ int main(int argc, char **argv)
     TU_PEER_EXPECT(&srv, ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
     good_roundtrip("before");
 
-    SSL_CTX *tls12 = rt_ctx_new("client.pem", "client.key", "ca.pem", TLS1_2_VERSION);
-    SSL_CTX *tls13 = rt_ctx_new("client.pem", "client.key", "ca.pem", TLS1_3_VERSION);
+    SSL_CTX *tls12 = rt_ctx_new("client.pem", "client.key", "ca.pem", TLS1_2_VERSION, -1);
+    SSL_CTX *tls13 = rt_ctx_new("client.pem", "client.key", "ca.pem", TLS1_3_VERSION, -1);
     rt_conn_t c;
     uint8_t rec[5 + 64];
 

@@ -301,7 +301,7 @@ int main(int argc, char **argv)
     TU_PEER_EXPECT(&srv, ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
     good_roundtrip("before");
 
-    SSL_CTX *tls = rt_ctx_new("client.pem", "client.key", "ca.pem", TLS1_3_VERSION);
+    SSL_CTX *tls = rt_ctx_new("client.pem", "client.key", "ca.pem", TLS1_3_VERSION, -1);
     unsigned handshake_cases = 0;
     for (size_t i = 0; i < NCASES; i++) {
         run_case(tls, &cases[i]);

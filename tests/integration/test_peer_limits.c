@@ -413,7 +413,7 @@ int main(int argc, char **argv)
 {
     tu_env_creds(argv, NULL, NULL, NULL);
     tu_watchdog(TU_WATCHDOG_S);
-    tls13 = rt_ctx_new("client.pem", "client.key", "ca.pem", TLS1_3_VERSION);
+    tls13 = rt_ctx_new("client.pem", "client.key", "ca.pem", TLS1_3_VERSION, -1);
     static const struct {
         const char *name;
         void (*run)(void *ctx);

@@ -9,22 +9,23 @@
  */
 #include <stdio.h>
 
-#include "tlspeer.h"
+#include "rawtls.h"
 #include "testutil.h"
 #include "zmtls.h"
 
 /* The lifetime of the ticket a full handshake with `srv` yields. */
 static unsigned long ticket_lifetime(tu_peer_t *srv)
 {
-    tu_tls_t t;
-    CHECK_EQ(tu_tls_open(&t, tu_endpoint_port(srv->endpoint), "client.pem", "client.key",
-                         "ca.pem", -1),
-             0);
+    SSL_CTX *tls = rt_ctx_new("client.pem", "client.key", "ca.pem", TLS1_3_VERSION, -1);
+    rt_conn_t t;
+    rt_open(&t, tls, tu_endpoint_port(srv->endpoint), NULL);
+    CHECK_EQ(rt_handshake(&t, TU_TIMEOUT_MS), 0);
     /* The ticket comes right after the handshake, before the greeting. */
-    CHECK_EQ(tu_tls_zmtp_ready(&t, "REQ", TU_TIMEOUT_MS), 0);
+    CHECK_EQ(rt_zmtp_handshake(&t, "REQ", TU_TIMEOUT_MS), 0);
     CHECK_EQ(t.tickets, 1);
     unsigned long life = t.ticket_life;
-    tu_tls_close(&t);
+    rt_close(&t);
+    SSL_CTX_free(tls);
     return life;
 }
 

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tlspeer.h"
+#include "rawtls.h"
 #include "testutil.h"
 #include "zmtls.h"
 
@@ -62,34 +62,33 @@ static void good_roundtrip(void *good, tu_peer_t *srv)
 }
 
 /* A raw client that completed the ZMTP handshake with srv. */
-static void raw_ready(tu_tls_t *t, tu_peer_t *srv)
+static void raw_ready(rt_conn_t *t, SSL_CTX *tls, tu_peer_t *srv)
 {
-    CHECK_EQ(tu_tls_open(t, tu_endpoint_port(srv->endpoint), "client.pem", "client.key",
-                         "ca.pem", -1),
-             0);
-    CHECK_EQ(tu_tls_zmtp_ready(t, "REQ", TU_TIMEOUT_MS), 0);
+    rt_open(t, tls, tu_endpoint_port(srv->endpoint), NULL);
+    CHECK_EQ(rt_handshake(t, TU_TIMEOUT_MS), 0);
+    CHECK_EQ(rt_zmtp_handshake(t, "REQ", TU_TIMEOUT_MS), 0);
     CHECK_EQ(TU_PEER_EXPECT(srv, ZMQ_EVENT_HANDSHAKE_SUCCEEDED), 0);
 }
 
 /* One request from the raw client, echoed by srv. */
-static int raw_request(tu_tls_t *t, tu_peer_t *srv, int timeout_ms)
+static int raw_request(rt_conn_t *t, tu_peer_t *srv, int timeout_ms)
 {
-    char reply[32];
-    if (tu_tls_req_send(t, "req", timeout_ms) < 0 || tu_echo(srv->sock, timeout_ms) != 1)
+    if (rt_zmtp_send_request(t, "req", timeout_ms) < 0 ||
+        tu_echo(srv->sock, timeout_ms) != 1)
         return -1;
-    return tu_tls_req_recv(t, reply, sizeof(reply), timeout_ms) == 3 ? 0 : -1;
+    return rt_zmtp_recv_reply(t, "req", timeout_ms);
 }
 
-static void flood(void *good, tu_peer_t *srv, unsigned long n)
+static void flood(void *good, SSL_CTX *tls, tu_peer_t *srv, unsigned long n)
 {
-    tu_tls_t t;
-    raw_ready(&t, srv);
+    rt_conn_t t;
+    raw_ready(&t, tls, srv);
     long long cpu0 = io_thread_cpu_ns();
     int64_t t0 = tu_now_ms();
     unsigned long sent = 0;
-    while (sent < n && tu_tls_key_update(&t, TU_TIMEOUT_MS) == 0) {
+    while (sent < n && rt_key_update(&t, TU_TIMEOUT_MS) == 0) {
         sent++;
-        if (sent % 64 == 0 && tu_tls_drain(&t) < 0)
+        if (sent % 64 == 0 && rt_drain(&t) < 0)
             break;
     }
     /* Whatever the server did with them, it has done once it answers a
@@ -97,7 +96,7 @@ static void flood(void *good, tu_peer_t *srv, unsigned long n)
     int served = !t.eof && raw_request(&t, srv, 60000) == 0;
     if (!served) {
         char byte;
-        CHECK_EQ(tu_tls_read(&t, &byte, 1, TU_TIMEOUT_MS), -1);
+        CHECK_EQ(rt_read(&t, &byte, 1, TU_TIMEOUT_MS), -1);
     }
     long long cpu = io_thread_cpu_ns() - cpu0;
     int64_t ms = tu_now_ms() - t0;
@@ -112,7 +111,7 @@ static void flood(void *good, tu_peer_t *srv, unsigned long n)
         sent, (long long)(tu_now_ms() - t0), answered,
         served ? "still served" : "closed by the server", cpu / 1e6,
         answered > 0 ? cpu / 1e3 / (double)answered : 0.0);
-    tu_tls_close(&t);
+    rt_close(&t);
 
     CHECK(!served);
     CHECK(sent < n);
@@ -123,22 +122,22 @@ static void flood(void *good, tu_peer_t *srv, unsigned long n)
 }
 
 /* Fewer KeyUpdates than the limit, then a request: served. */
-static void polite(void *good, tu_peer_t *srv, int updates)
+static void polite(void *good, SSL_CTX *tls, tu_peer_t *srv, int updates)
 {
-    tu_tls_t t;
-    raw_ready(&t, srv);
+    rt_conn_t t;
+    raw_ready(&t, tls, srv);
     for (int i = 0; i < updates; i++)
-        CHECK_EQ(tu_tls_key_update(&t, TU_TIMEOUT_MS), 0);
+        CHECK_EQ(rt_key_update(&t, TU_TIMEOUT_MS), 0);
     CHECK_EQ(raw_request(&t, srv, TU_TIMEOUT_MS), 0);
     CHECK_EQ(t.key_updates, (unsigned long)updates);
-    tu_tls_close(&t);
+    rt_close(&t);
     good_roundtrip(good, srv);
     printf("%d KeyUpdates, then a request: served\n", updates);
 }
 
 /* ZMTLS_TLS_UPDATES_MAX 0: one KeyUpdate is one too many for the server,
  * while a client with 0 still takes the ticket that follows the handshake. */
-static void none_allowed(void *ctx)
+static void none_allowed(void *ctx, SSL_CTX *tls)
 {
     tu_peer_t srv;
     tu_peer_open(&srv, "server (0)", ctx, ZMQ_REP, "server.pem", "server.key", "ca.pem");
@@ -154,12 +153,12 @@ static void none_allowed(void *ctx)
     for (int i = 0; i < 3; i++)
         CHECK_EQ(tu_roundtrip_str(cli, srv.sock, "ticket taken", TU_TIMEOUT_MS), 0);
 
-    tu_tls_t t;
-    raw_ready(&t, &srv);
-    CHECK_EQ(tu_tls_key_update(&t, TU_TIMEOUT_MS), 0);
+    rt_conn_t t;
+    raw_ready(&t, tls, &srv);
+    CHECK_EQ(rt_key_update(&t, TU_TIMEOUT_MS), 0);
     CHECK_EQ(raw_request(&t, &srv, TU_QUIET_MS), -1);
     CHECK(TU_PEER_EXPECT(&srv, ZMQ_EVENT_DISCONNECTED) > 0);
-    tu_tls_close(&t);
+    rt_close(&t);
     CHECK_EQ(tu_roundtrip_str(cli, srv.sock, "still served", TU_TIMEOUT_MS), 0);
     zmq_close(cli);
     tu_peer_close(&srv);
@@ -176,6 +175,7 @@ int main(int argc, char **argv)
     unsigned long n = env != NULL ? strtoul(env, NULL, 10) : 10000;
     void *ctx = zmq_ctx_new();
     CHECK(ctx != NULL);
+    SSL_CTX *tls = rt_ctx_new("client.pem", "client.key", "ca.pem", TLS1_3_VERSION, -1);
 
     tu_peer_t srv;
     tu_peer_open(&srv, "server", ctx, ZMQ_REP, "server.pem", "server.key", "ca.pem");
@@ -187,11 +187,12 @@ int main(int argc, char **argv)
     CHECK_EQ(TU_PEER_EXPECT(&srv, ZMQ_EVENT_HANDSHAKE_SUCCEEDED), 0);
     good_roundtrip(good, &srv);
 
-    polite(good, &srv, 10);
-    flood(good, &srv, n);
+    polite(good, tls, &srv, 10);
+    flood(good, tls, &srv, n);
     zmq_close(good);
     tu_peer_close(&srv);
-    none_allowed(ctx);
+    none_allowed(ctx, tls);
+    SSL_CTX_free(tls);
     CHECK_EQ(zmq_ctx_term(ctx), 0);
     return 0;
 }

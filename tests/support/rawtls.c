@@ -15,11 +15,15 @@
 
 #include "testutil.h"
 
-SSL_CTX *rt_ctx_new(const char *cert, const char *key, const char *ca, int max_version)
+SSL_CTX *rt_ctx_new(const char *cert, const char *key, const char *ca, int max_version,
+                    int seclevel)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     CHECK(ctx != NULL);
     CHECK_EQ(SSL_CTX_set_max_proto_version(ctx, max_version), 1);
+    /* Before the certificate: loading it checks its key against the level. */
+    if (seclevel >= 0)
+        SSL_CTX_set_security_level(ctx, seclevel);
     if (cert != NULL) {
         CHECK_EQ(SSL_CTX_use_certificate_chain_file(ctx, tu_cert(cert)), 1);
         CHECK_EQ(SSL_CTX_use_PrivateKey_file(ctx, tu_cert(key), SSL_FILETYPE_PEM), 1);
@@ -39,6 +43,27 @@ static void rt_info_cb(const SSL *ssl, int where, int ret)
         *slot = ret & 0xff;
 }
 
+/* Counts what the server sends besides data. Handshake messages arrive
+ * whole, with their 4-byte header; a NewSessionTicket's body starts with
+ * its 32-bit lifetime. */
+static void rt_msg_cb(int write_p, int version, int content_type, const void *buf,
+                      size_t len, SSL *ssl, void *arg)
+{
+    rt_conn_t *c = SSL_get_app_data(ssl);
+    const unsigned char *p = buf;
+    (void)version;
+    (void)arg;
+    if (write_p || content_type != SSL3_RT_HANDSHAKE || len < 1)
+        return;
+    if (p[0] == SSL3_MT_KEY_UPDATE)
+        c->key_updates++;
+    if (p[0] == SSL3_MT_NEWSESSION_TICKET && len >= 8) {
+        c->tickets++;
+        c->ticket_life = (unsigned long)p[4] << 24 | (unsigned long)p[5] << 16 |
+                         (unsigned long)p[6] << 8 | p[7];
+    }
+}
+
 void rt_open(rt_conn_t *c, SSL_CTX *ctx, int port, SSL_SESSION *resume)
 {
     /* SSL_write on a socket the server has closed must fail, not kill us. */
@@ -55,6 +80,7 @@ void rt_open(rt_conn_t *c, SSL_CTX *ctx, int port, SSL_SESSION *resume)
     CHECK_EQ(SSL_set_fd(c->ssl, c->fd), 1);
     SSL_set_app_data(c->ssl, c);
     SSL_set_info_callback(c->ssl, rt_info_cb);
+    SSL_set_msg_callback(c->ssl, rt_msg_cb);
     SSL_set_connect_state(c->ssl);
     if (resume != NULL)
         CHECK_EQ(SSL_set_session(c->ssl, resume), 1);
@@ -71,19 +97,22 @@ void rt_close(rt_conn_t *c)
     ERR_clear_error();
 }
 
-/* After an SSL call that did not complete: 1 to call again (the socket
- * became ready), -1 when the connection failed or the deadline passed. */
-static int rt_after(rt_conn_t *c, int ret, int64_t deadline)
+/* Records why a call failed with SSL error e (neither WANT_READ nor
+ * WANT_WRITE). */
+static void rt_failed(rt_conn_t *c, int e)
 {
-    int e = SSL_get_error(c->ssl, ret);
-    ERR_clear_error();
-    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
-        c->why = e == SSL_ERROR_ZERO_RETURN ? "close_notify"
-                 : e == SSL_ERROR_SYSCALL   ? "eof or reset"
-                                            : "ssl error";
-        return -1;
-    }
-    struct pollfd pfd = {c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, 0};
+    if (e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL)
+        c->eof = 1;
+    c->why = e == SSL_ERROR_ZERO_RETURN ? "close_notify"
+             : e == SSL_ERROR_SYSCALL   ? "eof or reset"
+                                        : "ssl error";
+}
+
+/* Waits for one of events on the socket: 1 once it came, -1 at the
+ * deadline. */
+static int rt_wait(rt_conn_t *c, short events, int64_t deadline)
+{
+    struct pollfd pfd = {c->fd, events, 0};
     for (;;) {
         int64_t left = deadline - tu_now_ms();
         if (left <= 0) {
@@ -97,6 +126,19 @@ static int rt_after(rt_conn_t *c, int ret, int64_t deadline)
         if (rc > 0)
             return 1;
     }
+}
+
+/* After an SSL call that did not complete: 1 to call again (the socket
+ * became ready), -1 when the connection failed or the deadline passed. */
+static int rt_after(rt_conn_t *c, int ret, int64_t deadline)
+{
+    int e = SSL_get_error(c->ssl, ret);
+    ERR_clear_error();
+    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+        rt_failed(c, e);
+        return -1;
+    }
+    return rt_wait(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
 }
 
 int rt_handshake(rt_conn_t *c, int timeout_ms)
@@ -150,6 +192,49 @@ int rt_wait_closed(rt_conn_t *c, int timeout_ms)
             continue;
         if (rt_after(c, r, deadline) < 0)
             return strcmp(c->why, "timeout") == 0 ? -1 : 0;
+    }
+}
+
+int rt_drain(rt_conn_t *c)
+{
+    char scratch[256];
+    int r = SSL_read(c->ssl, scratch, sizeof scratch);
+    if (r > 0) {
+        c->why = "unexpected data";
+        return -1;
+    }
+    int e = SSL_get_error(c->ssl, r);
+    ERR_clear_error();
+    /* WANT_WRITE: an answer OpenSSL owes the server is held up; the
+     * connection is still there. */
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+        return 0;
+    rt_failed(c, e);
+    return -1;
+}
+
+int rt_key_update(rt_conn_t *c, int timeout_ms)
+{
+    if (SSL_key_update(c->ssl, SSL_KEY_UPDATE_REQUESTED) != 1) {
+        ERR_clear_error();
+        c->why = "ssl error";
+        return -1;
+    }
+    int64_t deadline = tu_now_ms() + timeout_ms;
+    for (;;) {
+        int r = SSL_do_handshake(c->ssl);
+        if (r == 1)
+            return 0;
+        if (SSL_get_error(c->ssl, r) != SSL_ERROR_WANT_WRITE) {
+            if (rt_after(c, r, deadline) < 0)
+                return -1;
+            continue;
+        }
+        ERR_clear_error();
+        /* The server's own KeyUpdates must be read while we wait to write,
+         * or both ends could wait on full buffers. */
+        if (rt_drain(c) < 0 || rt_wait(c, POLLIN | POLLOUT, deadline) < 0)
+            return -1;
     }
 }
 

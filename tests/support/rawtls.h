@@ -2,6 +2,10 @@
  * A raw TLS client for tests that must misbehave where no libzmq socket
  * would: plain OpenSSL on a loopback TCP socket, with hand-written ZMTP
  * bytes on top, or bytes written straight onto the TCP stream past TLS.
+ * It can also be a peer zmtls would not shape: one presenting a key a
+ * zmtls client refuses to load (its own security level), one that keeps
+ * sending KeyUpdates after the handshake, one that counts the tickets and
+ * KeyUpdates the server sends.
  *
  * Rules, as for testutil.h: no sleeps, every wait polls against a deadline
  * (timeouts are returned, never waited out twice); CHECK exits on misuse and
@@ -22,10 +26,15 @@
 
 /* A client context. cert/key/ca are short names (tu_cert); cert and key
  * may be NULL (no client certificate). max_version: TLS1_3_VERSION for an
- * ordinary client, TLS1_2_VERSION for one that cannot speak TLS 1.3. The
- * server's certificate is verified against ca (chain only: the tests
- * connect to 127.0.0.1 and check names elsewhere). */
-SSL_CTX *rt_ctx_new(const char *cert, const char *key, const char *ca, int max_version);
+ * ordinary client, TLS1_2_VERSION for one that cannot speak TLS 1.3.
+ * seclevel >= 0 sets the context's security level before the certificate
+ * is loaded, so a test can present a key the default level would refuse;
+ * -1 leaves OpenSSL's (and the host configuration's). The server's
+ * certificate is verified against ca (chain only: the tests connect to
+ * 127.0.0.1 and check names elsewhere). Free with SSL_CTX_free once its
+ * connections are closed. */
+SSL_CTX *rt_ctx_new(const char *cert, const char *key, const char *ca, int max_version,
+                    int seclevel);
 
 typedef struct rt_conn {
     int fd;
@@ -33,9 +42,18 @@ typedef struct rt_conn {
     /* The first fatal alert each way (info callback), or -1. */
     int alert_sent;
     int alert_received;
-    /* What ended the last failing call: "close_notify", "eof", "timeout",
-     * "ssl error", "syscall". For messages. */
+    /* What ended the last failing call: "close_notify", "eof or reset",
+     * "timeout", "ssl error". For messages. */
     const char *why;
+    /* The server ended the connection (close_notify, EOF or a reset) as a
+     * call saw it; a fatal alert shows in alert_received instead. */
+    int eof;
+    /* What the server sent besides data, as OpenSSL parsed it (message
+     * callback): KeyUpdates, NewSessionTickets and the lifetime of the
+     * last ticket, in seconds. */
+    unsigned long key_updates;
+    unsigned long tickets;
+    unsigned long ticket_life;
 } rt_conn_t;
 
 /* TCP connect to 127.0.0.1:port (blocking connect, then non-blocking) and
@@ -58,6 +76,17 @@ int rt_read(rt_conn_t *c, void *buf, size_t len, int timeout_ms);
  * within timeout_ms (close_notify, EOF, reset or a fatal alert), -1 if the
  * connection was still open at the deadline. */
 int rt_wait_closed(rt_conn_t *c, int timeout_ms);
+
+/* Reads and processes whatever the server sent that is already here
+ * (tickets, KeyUpdates, alerts) without waiting. Application data is an
+ * error: the caller expects none (it is discarded). 0, or -1 when the
+ * connection ended or data came. */
+int rt_drain(rt_conn_t *c);
+
+/* Sends one KeyUpdate that asks the server to update its keys too,
+ * reading what the server sends meanwhile (rt_drain). 0, or -1 when the
+ * connection ended or the update did not go out within timeout_ms. */
+int rt_key_update(rt_conn_t *c, int timeout_ms);
 
 /* Writes bytes straight onto the TCP socket, past TLS. 0, or -1 when the
  * peer is already gone. */

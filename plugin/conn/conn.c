@@ -30,6 +30,7 @@ static void conn_stop_timers(conn_t *c)
 {
     rx_timer_stop(c->loop, &c->handshake_timer);
     rx_timer_stop(c->loop, &c->resume_timer);
+    rx_timer_stop(c->loop, &c->expiry_timer);
     rx_timer_stop(c->loop, &c->drain.timer);
     rx_timer_stop(c->loop, &c->trim.timer);
     conn_hb_stop(c);
@@ -278,6 +279,23 @@ static void conn_on_handshake_timeout(rx_timer_t *t)
     }
 }
 
+static void conn_on_expiry(rx_timer_t *t)
+{
+    conn_t *c = t->data;
+    if (!c->end.dead) {
+        conn_end(c, CONN_END_CLOSED, EKEYEXPIRED);
+        conn_drive_from_timer(c);
+    }
+}
+
+void conn_expiry_start(conn_t *c)
+{
+    int64_t left;
+    if (tls_conn_peer_expiry(c->tls, &left) != 0 || left > CONN_EXPIRY_MAX_S)
+        return;
+    rx_timer_start(c->loop, &c->expiry_timer, left > 0 ? (uint64_t)left * 1000 : 0);
+}
+
 static void conn_on_drain_timeout(rx_timer_t *t)
 {
     conn_t *c = t->data;
@@ -334,6 +352,7 @@ int conn_new(conn_t **out, const ep_cfg_t *cfg, SSL_CTX *tls, int fd, int is_ser
     rx_io_init(&c->bio, -1, RX_EDGE, conn_on_io, c);
     rx_timer_init(&c->handshake_timer, conn_on_handshake_timeout, c);
     rx_timer_init(&c->resume_timer, conn_on_resume, c);
+    rx_timer_init(&c->expiry_timer, conn_on_expiry, c);
     rx_timer_init(&c->drain.timer, conn_on_drain_timeout, c);
     rx_timer_init(&c->trim.timer, conn_on_trim, c);
     conn_hb_init(c);

@@ -44,6 +44,9 @@
 /* The TLS phase's deadline when ZMQ_HANDSHAKE_IVL is 0 (libzmq's default
  * handshake interval). */
 #define CONN_TLS_DEADLINE_MS 30000
+/* Certificates valid for longer than this (about 34 years) are treated as
+ * never expiring while connected. */
+#define CONN_EXPIRY_MAX_S ((int64_t)1 << 30)
 /* Stop pulling messages from the bridge while this much waits for TLS. */
 #define CONN_OUT_HIGH (256 * 1024)
 /* The output holds only what this process produced: CONN_OUT_HIGH stops
@@ -175,6 +178,7 @@ struct conn {
     rx_io_t bio; /* bridge ZMQ_FD, edge-triggered */
     rx_timer_t handshake_timer;
     rx_timer_t resume_timer;
+    rx_timer_t expiry_timer; /* the peer certificate's notAfter */
 
     conn_record_t rec;
     conn_session_t ses;
@@ -207,6 +211,10 @@ int conn_end_tls(conn_t *c, int rc);
 /* Ends for a ZMTP codec error (ZMTP_E_*). Returns -1. */
 int conn_end_zmtp(conn_t *c, int zerr);
 void conn_emit(conn_t *c, int event, uint32_t value);
+/* Once authenticated: the connection ends (a loss, EKEYEXPIRED) when the
+ * peer's certificate expires, so no peer stays in on a certificate that is
+ * no longer valid; its reconnect must then pass a full handshake. */
+void conn_expiry_start(conn_t *c);
 /* A timer of a lower layer fired: run the connection (and tell the owner
  * if it ended). c may be gone afterwards. */
 void conn_drive_from_timer(conn_t *c);

@@ -261,6 +261,7 @@ static int conn_on_ready(conn_t *c, const zmtp_command_t *cmd)
         return -1; /* ended inside established (attaching ran out of memory) */
     c->ses.succeeded = 1;
     conn_hb_start(c);
+    conn_expiry_start(c);
     conn_emit(c, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0);
     return 0;
 }

@@ -161,6 +161,11 @@ typedef struct tls_peer_info {
  * presented no certificate. */
 int tls_conn_peer_info(const tls_conn_t *c, tls_peer_info_t *out);
 
+/* Seconds from now until the peer certificate's notAfter (<= 0: expired)
+ * once the handshake has completed, resumed or not. 0, or -ENOENT when the
+ * peer presented no certificate. */
+int tls_conn_peer_expiry(const tls_conn_t *c, int64_t *seconds_left);
+
 /* Client contexts: keep the newest resumable TLS 1.3 session per key so a
  * reconnect can resume it instead of a full handshake (tls_session.c).
  * Idempotent; any thread. */
@@ -188,7 +193,7 @@ int tls_ctx_enable_ticket_policy(SSL_CTX *ctx);
  * `now`, without a certificate, or with auth_time < 0 (unknown). */
 int tls_ticket_usable(time_t auth_time, long lifetime, const X509 *peer, time_t now);
 
-/* 1 when the handshake resumed a session (issue: resumption), else 0. */
+/* 1 when the handshake resumed a session, else 0. */
 int tls_conn_resumed(const tls_conn_t *c);
 
 #endif

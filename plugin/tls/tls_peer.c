@@ -143,6 +143,19 @@ static void tls_san(X509 *cert, char *buf, size_t cap)
     GENERAL_NAMES_free(names);
 }
 
+int tls_conn_peer_expiry(const tls_conn_t *c, int64_t *seconds_left)
+{
+    X509 *cert = SSL_get0_peer_certificate(c->ssl);
+    int days = 0, secs = 0;
+    if (cert == NULL ||
+        ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(cert)) != 1) {
+        ERR_clear_error();
+        return -ENOENT;
+    }
+    *seconds_left = (int64_t)days * 86400 + secs;
+    return 0;
+}
+
 int tls_conn_peer_info(const tls_conn_t *c, tls_peer_info_t *out)
 {
     memset(out, 0, sizeof(*out));

@@ -142,6 +142,13 @@ int tls_ctx_enable_resumption(SSL_CTX *ctx)
     return 0;
 }
 
+/* The certificate the session's peer was verified with has not expired. */
+static int tls_session_peer_valid(const SSL_SESSION *s)
+{
+    X509 *peer = SSL_SESSION_get0_peer((SSL_SESSION *)s);
+    return peer != NULL && X509_cmp_current_time(X509_get0_notAfter(peer)) > 0;
+}
+
 int tls_ssl_resume(SSL *ssl, const char *key)
 {
     tls_session_cache_t *cache =
@@ -159,8 +166,10 @@ int tls_ssl_resume(SSL *ssl, const char *key)
         tls_session_slot_t *s = &cache->slots[i];
         if (s->key != NULL && strcmp(s->key, key) == 0) {
             /* Tickets are single-use by intent: the server sends a fresh
-             * one after every handshake, which replaces this. */
-            if (s->session != NULL)
+             * one after every handshake, which replaces this. A session
+             * with a server whose certificate has expired since is not
+             * offered: the full handshake judges the certificate again. */
+            if (s->session != NULL && tls_session_peer_valid(s->session))
                 SSL_set_session(ssl, s->session);
             SSL_SESSION_free(s->session);
             s->session = NULL;

@@ -27,6 +27,8 @@
 #include <zmq.h>
 #include <zmtls.h>
 
+#include "common/tool.h"
+
 /* TLS session resumption. The lead is adding it to zmtls; the bench measures
  * reconnects with a resumed session only when include/zmtls.h offers the
  * switch, and otherwise reports "n/a (no resumption support yet)". Other
@@ -52,37 +54,11 @@ typedef enum bench_metric {
 extern const char *const bench_metric_name[];
 int bench_metric_parse(const char *s);
 
-/* ---- small helpers (util.c) ------------------------------------------- */
+/* The helpers both measuring tools share (time, text, key=value arguments,
+ * quantiles, /proc, child processes): tools/common/tool.h. */
 
-int64_t now_ns(void);
-int64_t now_ms(void);
 /* "zmtls_bench <who>: message" on stderr. */
-void bench_log(const char *who, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* snprintf for text that may be cut short on purpose (log tails, error
- * messages quoting a child's line): never fails, always terminated. */
-void bench_fmt(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* Pins the calling process (every thread it creates later inherits it).
- * cpu < 0: no pinning. Returns 0 or -errno. */
-int bench_pin(int cpu);
-/* Raises RLIMIT_NOFILE to the hard limit; returns the new soft limit. */
-long bench_raise_nofile(void);
-/* VmRSS of a process (0: ourselves) in KiB, or -1. */
-long bench_rss_kb(pid_t pid);
-/* Threads of a process and the Cpus_allowed_list they share ("0"), or
- * "mixed:..." when they differ. Returns the thread count, -1 on error. */
-int bench_affinity(pid_t pid, char *cpus, size_t len);
-/* Open file descriptors of a process. */
-int bench_fd_count(pid_t pid);
-int bench_cmp_double(const void *a, const void *b);
-/* Quantile q (0..1) of n sorted values. */
-double bench_quantile(const double *sorted, size_t n, double q);
-
-/* key=value arguments */
-const char *bench_arg(int argc, char **argv, const char *key, const char *def);
-long bench_arg_long(int argc, char **argv, const char *key, long def);
-double bench_arg_double(int argc, char **argv, const char *key, double def);
+#define bench_log(who, ...) tool_log("zmtls_bench", (who), __VA_ARGS__)
 
 /* ---- roles (roles.c) -------------------------------------------------- */
 

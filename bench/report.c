@@ -73,7 +73,7 @@ static double median(double *v, int n)
 {
     if (n == 0)
         return NAN;
-    qsort(v, (size_t)n, sizeof(double), bench_cmp_double);
+    qsort(v, (size_t)n, sizeof(double), tool_cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 

@@ -189,10 +189,10 @@ static int ev_is_failure(int ev)
  * full monitor pipe. Counts HANDSHAKE_SUCCEEDED / failures seen. */
 static void wait_release(const role_t *r, void *mon, long *hs, long *failed)
 {
-    int64_t deadline = now_ms() + ROLE_LINGER_MS;
+    int64_t deadline = tool_now_ms() + ROLE_LINGER_MS;
     for (;;) {
         zmq_pollitem_t it[2] = {{NULL, 0, ZMQ_POLLIN, 0}, {mon, 0, ZMQ_POLLIN, 0}};
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - tool_now_ms();
         if (left <= 0) {
             bench_log(r->who, "no EOF on stdin within %d s; leaving",
                       ROLE_LINGER_MS / 1000);
@@ -241,7 +241,7 @@ static void dump_samples(const double *us, long n)
 static void print_affinity_tail(void)
 {
     char cpus[128];
-    int n = bench_affinity(0, cpus, sizeof(cpus));
+    int n = tool_affinity(0, cpus, sizeof(cpus));
     printf(" tasks=%d cpus=%s\n", n, cpus);
     fflush(stdout);
 }
@@ -278,7 +278,7 @@ static void server_thr(const role_t *r, void *s, long count, long size)
     if (zmq_msg_recv(&m, s, 0) < 0)
         role_fail(r, "no first message: %s", zmq_strerror(errno));
     /* First to last: connection set-up stays out of the figure. */
-    int64_t t0 = now_ns();
+    int64_t t0 = tool_now_ns();
     set_int(r, s, ZMQ_RCVTIMEO, ROLE_IO_TIMEOUT_MS);
     for (long i = 1; i < count; i++) {
         if (zmq_msg_recv(&m, s, 0) < 0)
@@ -287,7 +287,7 @@ static void server_thr(const role_t *r, void *s, long count, long size)
             role_fail(r, "message %ld: %zu bytes, expected %ld", i, zmq_msg_size(&m),
                       size);
     }
-    int64_t t1 = now_ns();
+    int64_t t1 = tool_now_ns();
     zmq_msg_close(&m);
     double secs = (double)(t1 - t0) / 1e9;
     double rate = secs > 0 ? (double)(count - 1) / secs : 0;
@@ -302,11 +302,11 @@ static void server_thr(const role_t *r, void *s, long count, long size)
 static void server_mem(const role_t *r, void *mon, long target, long rss0, int fds0)
 {
     const int stall_ms = 5000;
-    const int64_t deadline = now_ms() + 240000;
+    const int64_t deadline = tool_now_ms() + 240000;
     long hs = 0, failed = 0, accept_failed = 0;
-    int64_t last = now_ms();
+    int64_t last = tool_now_ms();
     while (hs < target) {
-        int64_t t = now_ms();
+        int64_t t = tool_now_ms();
         if (t - last > stall_ms || t > deadline)
             break;
         int ev;
@@ -315,7 +315,7 @@ static void server_mem(const role_t *r, void *mon, long target, long rss0, int f
             continue;
         if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             hs++;
-            last = now_ms();
+            last = tool_now_ms();
         } else if (ev_is_failure(ev)) {
             failed++;
         } else if (ev == ZMQ_EVENT_ACCEPT_FAILED) {
@@ -324,8 +324,8 @@ static void server_mem(const role_t *r, void *mon, long target, long rss0, int f
     }
     /* Let the last connections' buffers settle (TLS session tickets, ZMTP
      * metadata) before reading; keep reading events meanwhile. */
-    int64_t settle = now_ms() + 1000;
-    while (now_ms() < settle) {
+    int64_t settle = tool_now_ms() + 1000;
+    while (tool_now_ms() < settle) {
         int ev;
         uint32_t v;
         if (mon_event(r, mon, 100, &ev, &v) == 0) {
@@ -334,10 +334,10 @@ static void server_mem(const role_t *r, void *mon, long target, long rss0, int f
             accept_failed += ev == ZMQ_EVENT_ACCEPT_FAILED;
         }
     }
-    long rss1 = bench_rss_kb(0);
+    long rss1 = tool_rss_kb(0);
     printf("result conns=%ld target=%ld rss0=%ld rss1=%ld fds0=%d fds1=%d "
            "hs_failed=%ld accept_failed=%ld",
-           hs, target, rss0, rss1, fds0, bench_fd_count(0), failed, accept_failed);
+           hs, target, rss0, rss1, fds0, tool_fd_count(0), failed, accept_failed);
     print_affinity_tail();
 }
 
@@ -347,20 +347,20 @@ static void server_mem(const role_t *r, void *mon, long target, long rss0, int f
 static const char *role_begin(role_t *r, int argc, char **argv, const char *role,
                               const char *ep_key, const char *usage)
 {
-    r->certs = bench_arg(argc, argv, "certs", ".");
-    r->kase = bench_case_parse(bench_arg(argc, argv, "case", NULL));
-    r->metric = bench_metric_parse(bench_arg(argc, argv, "metric", NULL));
-    snprintf(r->who, sizeof(r->who), "%s %s %s", role, bench_arg(argc, argv, "case", "?"),
-             bench_arg(argc, argv, "metric", "?"));
-    const char *ep = bench_arg(argc, argv, ep_key, NULL);
+    r->certs = tool_arg(argc, argv, "certs", ".");
+    r->kase = bench_case_parse(tool_arg(argc, argv, "case", NULL));
+    r->metric = bench_metric_parse(tool_arg(argc, argv, "metric", NULL));
+    snprintf(r->who, sizeof(r->who), "%s %s %s", role, tool_arg(argc, argv, "case", "?"),
+             tool_arg(argc, argv, "metric", "?"));
+    const char *ep = tool_arg(argc, argv, ep_key, NULL);
     if (r->kase < 0 || r->metric < 0 || ep == NULL)
         role_fail(r, "%s", usage);
     signal(SIGPIPE, SIG_IGN);
     /* Before the context: every thread libzmq and zmtls start inherits it. */
-    int cpu = (int)bench_arg_long(argc, argv, "cpu", -1);
-    if (bench_pin(cpu) != 0)
+    int cpu = (int)tool_arg_long(argc, argv, "cpu", -1);
+    if (tool_pin(cpu) != 0)
         role_fail(r, "cannot pin to CPU %d", cpu);
-    bench_raise_nofile();
+    tool_raise_nofile();
     return ep;
 }
 
@@ -370,15 +370,15 @@ int role_server(int argc, char **argv)
     const char *bind = role_begin(
         &r, argc, argv, "server", "bind",
         "usage: server case=C metric=M bind=EP [size= count= certs= cpu= prio=]");
-    long size = bench_arg_long(argc, argv, "size", 64);
-    long count = bench_arg_long(argc, argv, "count", 1000);
+    long size = tool_arg_long(argc, argv, "size", 64);
+    long count = tool_arg_long(argc, argv, "count", 1000);
 
     r.ctx = zmq_ctx_new();
     if (r.ctx == NULL)
         role_fail(&r, "zmq_ctx_new: %s", zmq_strerror(errno));
     /* Before the first socket, when libzmq starts its I/O threads; zmtls's
      * takes it with the first tls:// endpoint. */
-    if (bench_arg_long(argc, argv, "prio", 0) != 0 &&
+    if (tool_arg_long(argc, argv, "prio", 0) != 0 &&
         zmq_ctx_set(r.ctx, ZMQ_THREAD_PRIORITY, 1) != 0)
         role_fail(&r, "ZMQ_THREAD_PRIORITY: %s", zmq_strerror(errno));
     /* Room for thousands of zmtls bridge sockets (zmtls sets this too). */
@@ -399,8 +399,8 @@ int role_server(int argc, char **argv)
     size_t len = sizeof(ep);
     if (zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, ep, &len) != 0)
         role_fail(&r, "ZMQ_LAST_ENDPOINT: %s", zmq_strerror(errno));
-    long rss0 = bench_rss_kb(0);
-    int fds0 = bench_fd_count(0);
+    long rss0 = tool_rss_kb(0);
+    int fds0 = tool_fd_count(0);
     printf("ready %s%s%s\n", ep, pub[0] ? " key=" : "", pub);
     fflush(stdout);
 
@@ -458,13 +458,13 @@ static void client_lat(const role_t *r, void *s, long size, long count, long war
             set_int(r, s, ZMQ_RCVTIMEO, ROLE_IO_TIMEOUT_MS);
     }
     /* A time cap keeps slow cases bounded; 1000 samples still give a p99. */
-    int64_t stop = now_ns() + (int64_t)(max_secs * 1e9);
+    int64_t stop = tool_now_ns() + (int64_t)(max_secs * 1e9);
     long n = 0;
     while (n < count) {
-        int64_t t0 = now_ns();
+        int64_t t0 = tool_now_ns();
         if (zmq_send(s, buf, (size_t)size, 0) < 0 || zmq_msg_recv(&m, s, 0) < 0)
             role_fail(r, "round trip %ld: %s", n, zmq_strerror(errno));
-        int64_t t1 = now_ns();
+        int64_t t1 = tool_now_ns();
         if ((long)zmq_msg_size(&m) != size)
             role_fail(r, "reply %ld: %zu bytes, expected %ld", n, zmq_msg_size(&m), size);
         us[n++] = (double)(t1 - t0) / 1e3;
@@ -475,12 +475,12 @@ static void client_lat(const role_t *r, void *s, long size, long count, long war
         role_fail(r, "stop round trip: %s", zmq_strerror(errno));
     zmq_msg_close(&m);
     dump_samples(us, n);
-    qsort(us, (size_t)n, sizeof(double), bench_cmp_double);
+    qsort(us, (size_t)n, sizeof(double), tool_cmp_double);
     double sum = 0;
     for (long i = 0; i < n; i++)
         sum += us[i];
     printf("result n=%ld p50=%.2f p99=%.2f mean=%.2f min=%.2f max=%.2f", n,
-           bench_quantile(us, (size_t)n, 0.50), bench_quantile(us, (size_t)n, 0.99),
+           tool_quantile(us, (size_t)n, 0.50), tool_quantile(us, (size_t)n, 0.99),
            sum / (double)n, us[0], us[n - 1]);
     print_affinity_tail();
     free(us);
@@ -494,14 +494,14 @@ static void client_thr(const role_t *r, void *s, long size, long count)
         role_fail(r, "out of memory");
     memset(buf, 'x', (size_t)size);
     set_int(r, s, ZMQ_SNDTIMEO, ROLE_FIRST_TIMEOUT_MS);
-    int64_t t0 = now_ns();
+    int64_t t0 = tool_now_ns();
     for (long i = 0; i < count; i++) {
         if (zmq_send(s, buf, (size_t)size, 0) < 0)
             role_fail(r, "send %ld of %ld: %s", i, count, zmq_strerror(errno));
         if (i == 0)
             set_int(r, s, ZMQ_SNDTIMEO, ROLE_IO_TIMEOUT_MS);
     }
-    printf("result sent=%ld secs=%.6f", count, (double)(now_ns() - t0) / 1e9);
+    printf("result sent=%ld secs=%.6f", count, (double)(tool_now_ns() - t0) / 1e9);
     print_affinity_tail();
     free(buf);
 }
@@ -518,15 +518,15 @@ static void wait_handshake(const role_t *r, void *mon, hs_wait_t *w, long attemp
 {
     w->t_start = 0;
     w->fd = -1;
-    int64_t deadline = now_ms() + ROLE_HS_TIMEOUT_MS;
+    int64_t deadline = tool_now_ms() + ROLE_HS_TIMEOUT_MS;
     for (;;) {
         int ev;
         uint32_t v;
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - tool_now_ms();
         if (left <= 0 || mon_event(r, mon, (int)left, &ev, &v) != 0)
             role_fail(r, "connection %ld: no HANDSHAKE_SUCCEEDED within %d ms", attempt,
                       ROLE_HS_TIMEOUT_MS);
-        int64_t t = now_ns();
+        int64_t t = tool_now_ns();
         if (ev == ZMQ_EVENT_CONNECT_DELAYED && w->t_start == 0)
             w->t_start = t;
         if (ev == ZMQ_EVENT_CONNECTED) {
@@ -552,10 +552,10 @@ static void print_hs_result(double *us, long n, double extra_mean, const char *e
     for (long i = 0; i < n; i++)
         sum += us[i];
     dump_samples(us, n);
-    qsort(us, (size_t)n, sizeof(double), bench_cmp_double);
+    qsort(us, (size_t)n, sizeof(double), tool_cmp_double);
     printf("result n=%ld rate=%.1f mean=%.2f p50=%.2f p99=%.2f %s=%.2f no_delayed=%ld", n,
            sum > 0 ? (double)n * 1e6 / sum : 0, sum / (double)n,
-           bench_quantile(us, (size_t)n, 0.5), bench_quantile(us, (size_t)n, 0.99),
+           tool_quantile(us, (size_t)n, 0.5), tool_quantile(us, (size_t)n, 0.99),
            extra_key, extra_mean, no_delayed);
     print_affinity_tail();
 }
@@ -575,12 +575,12 @@ static void client_new(const role_t *r, void *s, void *mon, const char *ep, long
     int64_t stop = 0;
     for (long i = 0; n < count; i++) {
         if (i == warm)
-            stop = now_ns() + (int64_t)(max_secs * 1e9);
-        int64_t t0 = now_ns();
+            stop = tool_now_ns() + (int64_t)(max_secs * 1e9);
+        int64_t t0 = tool_now_ns();
         if (zmq_connect(s, ep) != 0)
             role_fail(r, "zmq_connect(%s) #%ld: %s %s", ep, i, zmq_strerror(errno),
                       zmtls_last_error());
-        int64_t t_call = now_ns();
+        int64_t t_call = tool_now_ns();
         wait_handshake(r, mon, &w, i);
         if (zmq_disconnect(s, ep) != 0)
             role_fail(r, "zmq_disconnect(%s) #%ld: %s", ep, i, zmq_strerror(errno));
@@ -618,10 +618,10 @@ static void client_recon(const role_t *r, void *s, void *mon, const char *ep, lo
     int64_t stop = 0;
     for (long i = 0; n < count; i++) {
         if (i == warm)
-            stop = now_ns() + (int64_t)(max_secs * 1e9);
+            stop = tool_now_ns() + (int64_t)(max_secs * 1e9);
         if (w.fd < 0)
             role_fail(r, "reconnect %ld: no CONNECTED event carried an fd", i);
-        int64_t t_drop = now_ns();
+        int64_t t_drop = tool_now_ns();
         if (shutdown(w.fd, SHUT_RDWR) != 0)
             role_fail(r, "shutdown(fd %d): %s", w.fd, strerror(errno));
         wait_handshake(r, mon, &w, i + 1);
@@ -642,13 +642,13 @@ int role_client(int argc, char **argv)
     const char *ep = role_begin(&r, argc, argv, "client", "ep",
                                 "usage: client case=C metric=M ep=EP [key= size= count= "
                                 "warm= secs= resume= certs= cpu=]");
-    long size = bench_arg_long(argc, argv, "size", 64);
-    long count = bench_arg_long(argc, argv, "count", 1000);
-    long warm = bench_arg_long(argc, argv, "warm", 0);
-    double secs = bench_arg_double(argc, argv, "secs", 5);
-    const char *key = bench_arg(argc, argv, "key", NULL);
-    int resume = (int)bench_arg_long(argc, argv, "resume", 0);
-    samples_path = bench_arg(argc, argv, "samples", NULL);
+    long size = tool_arg_long(argc, argv, "size", 64);
+    long count = tool_arg_long(argc, argv, "count", 1000);
+    long warm = tool_arg_long(argc, argv, "warm", 0);
+    double secs = tool_arg_double(argc, argv, "secs", 5);
+    const char *key = tool_arg(argc, argv, "key", NULL);
+    int resume = (int)tool_arg_long(argc, argv, "resume", 0);
+    samples_path = tool_arg(argc, argv, "samples", NULL);
 
     r.ctx = zmq_ctx_new();
     if (r.ctx == NULL)

@@ -16,30 +16,22 @@
 #include "report.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
-#include <sys/pidfd.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
-#include <sys/wait.h>
 
-#define CHILD_MAX 16
 /* Client processes holding idle connections for the memory figure: about
  * 4 descriptors per tls:// client connection keeps each under the limit. */
 #define MEM_PER_WORKER  1250
@@ -47,213 +39,23 @@
 
 /* ---- child processes ------------------------------------------------------ */
 
-typedef struct child {
-    char name[48];
-    pid_t pid; /* 0 once reaped */
-    int pidfd;
-    int out; /* its stdout, -1 when not captured or at EOF */
-    int in;  /* its stdin, -1 once closed */
-    char buf[4096];
-    size_t len;
-} child_t;
-
-static child_t *reg[CHILD_MAX];
-static volatile sig_atomic_t reg_pid[CHILD_MAX];
 static char self_exe[PATH_MAX];
 static char tun_dir[PATH_MAX]; /* stunnel configs and logs; removed at exit */
 
-static void reg_add(child_t *c)
-{
-    for (int i = 0; i < CHILD_MAX; i++) {
-        if (reg[i] == NULL) {
-            reg[i] = c;
-            reg_pid[i] = c->pid;
-            return;
-        }
-    }
-}
-
-static void reg_del(child_t *c)
-{
-    for (int i = 0; i < CHILD_MAX; i++) {
-        if (reg[i] == c) {
-            reg[i] = NULL;
-            reg_pid[i] = 0;
-        }
-    }
-}
-
-static void child_close_fds(child_t *c)
-{
-    if (c->out >= 0)
-        close(c->out);
-    if (c->in >= 0)
-        close(c->in);
-    if (c->pidfd >= 0)
-        close(c->pidfd);
-    c->out = c->in = c->pidfd = -1;
-}
-
-/* Starts argv with its stdin a pipe from us, its stdout a pipe to us (when
- * capture) or /dev/null, pinned to cpu (>= 0) before exec. */
-static int child_spawn(child_t *c, const char *name, char *const argv[], int cpu,
+/* tool_child_spawn with our way of failing: a message, then -1. Children
+ * inherit our environment; a child that cannot be pinned does not run, so
+ * no figure comes from an unpinned process. stdout comes to us when
+ * capture, else goes to /dev/null (stunnel's). */
+static int child_spawn(tool_child_t *c, const char *name, char *const argv[], int cpu,
                        int capture)
 {
-    memset(c, 0, sizeof(*c));
-    snprintf(c->name, sizeof(c->name), "%s", name);
-    c->pidfd = c->out = c->in = -1;
-    int out[2] = {-1, -1}, in[2] = {-1, -1};
-    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    pid_t parent = getpid();
-    pid_t pid = -1;
-    if (devnull >= 0 && pipe2(in, O_CLOEXEC) == 0 &&
-        (!capture || pipe2(out, O_CLOEXEC) == 0))
-        pid = fork();
-    if (pid < 0) {
-        bench_log("run", "%s: cannot start: %s", name, strerror(errno));
-        int fds[5] = {devnull, in[0], in[1], out[0], out[1]};
-        for (int i = 0; i < 5; i++)
-            if (fds[i] >= 0)
-                close(fds[i]);
+    unsigned flags = TOOL_CHILD_PIN_OR_FAIL | (capture ? 0 : TOOL_CHILD_STDOUT_NULL);
+    int rc = tool_child_spawn(c, name, argv, NULL, cpu, flags);
+    if (rc < 0) {
+        bench_log("run", "%s: cannot start: %s", name, strerror(-rc));
         return -1;
     }
-    if (pid == 0) {
-        /* Own group, so one kill reaches whatever it starts; dies with us
-         * even if we are SIGKILLed. */
-        setpgid(0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        if (cpu >= 0) {
-            cpu_set_t set;
-            CPU_ZERO(&set);
-            CPU_SET(cpu, &set);
-            if (sched_setaffinity(0, sizeof(set), &set) != 0)
-                _exit(126);
-        }
-        signal(SIGPIPE, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGALRM, SIG_DFL);
-        dup2(in[0], 0);
-        dup2(capture ? out[1] : devnull, 1);
-        close_range(3, ~0u, 0);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    setpgid(pid, pid);
-    close(devnull);
-    close(in[0]);
-    c->in = in[1];
-    if (capture) {
-        close(out[1]);
-        c->out = out[0];
-        fcntl(c->out, F_SETFL, O_NONBLOCK);
-    }
-    c->pid = pid;
-    c->pidfd = pidfd_open(pid, 0);
-    reg_add(c);
     return 0;
-}
-
-/* Next stdout line within timeout_ms: 0, -1 on timeout, -2 when the
- * child's output ended (it exited). */
-static int child_line(child_t *c, char *line, size_t cap, int timeout_ms)
-{
-    int64_t deadline = now_ms() + timeout_ms;
-    for (;;) {
-        char *nl = memchr(c->buf, '\n', c->len);
-        if (nl != NULL || c->len == sizeof(c->buf)) {
-            size_t n = nl != NULL ? (size_t)(nl - c->buf) : c->len;
-            size_t k = n < cap - 1 ? n : cap - 1;
-            memcpy(line, c->buf, k);
-            line[k] = '\0';
-            size_t used = nl != NULL ? n + 1 : n;
-            memmove(c->buf, c->buf + used, c->len - used);
-            c->len -= used;
-            return 0;
-        }
-        if (c->out < 0)
-            return -2;
-        int64_t left = deadline - now_ms();
-        if (left <= 0)
-            return -1;
-        struct pollfd p = {c->out, POLLIN, 0};
-        int rc = poll(&p, 1, (int)left);
-        if (rc < 0 && errno == EINTR)
-            continue;
-        if (rc <= 0)
-            return -1;
-        ssize_t n = read(c->out, c->buf + c->len, sizeof(c->buf) - c->len);
-        if (n > 0)
-            c->len += (size_t)n;
-        else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-            close(c->out);
-            c->out = -1;
-        }
-    }
-}
-
-static void child_release(child_t *c)
-{
-    if (c->in >= 0) {
-        close(c->in);
-        c->in = -1;
-    }
-}
-
-static int decode_status(int st)
-{
-    if (WIFEXITED(st))
-        return WEXITSTATUS(st);
-    if (WIFSIGNALED(st))
-        return 128 + WTERMSIG(st);
-    return 255;
-}
-
-static void child_kill(child_t *c)
-{
-    if (c->pid > 0) {
-        kill(-c->pid, SIGKILL);
-        kill(c->pid, SIGKILL);
-        while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        c->pid = 0;
-    }
-    child_close_fds(c);
-    reg_del(c);
-}
-
-/* Closes its stdin and waits for it to exit: its status, or -1 when it did
- * not exit within timeout_ms (it is then killed). */
-static int child_reap(child_t *c, int timeout_ms)
-{
-    child_release(c);
-    if (c->pid <= 0)
-        return 0;
-    struct pollfd p = {c->pidfd, POLLIN, 0};
-    int rc;
-    do
-        rc = poll(&p, 1, timeout_ms);
-    while (rc < 0 && errno == EINTR);
-    if (rc <= 0) {
-        child_kill(c);
-        return -1;
-    }
-    int st = 0;
-    while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    c->pid = 0;
-    child_close_fds(c);
-    reg_del(c);
-    return decode_status(st);
-}
-
-static void kill_all_children(void)
-{
-    for (int i = 0; i < CHILD_MAX; i++)
-        if (reg[i] != NULL)
-            child_kill(reg[i]);
 }
 
 /* The files stunnel's directory can hold, named in advance so the signal
@@ -265,7 +67,7 @@ static void tun_dir_names(void)
     static const char *const names[4] = {"server.conf", "client.conf", "server.log",
                                          "client.log"};
     for (int i = 0; i < 4; i++)
-        bench_fmt(tun_files[i], sizeof(tun_files[i]), "%s/%s", tun_dir, names[i]);
+        tool_fmt(tun_files[i], sizeof(tun_files[i]), "%s/%s", tun_dir, names[i]);
 }
 
 /* Async-signal-safe. */
@@ -281,11 +83,11 @@ static void remove_tun_dir(void)
 
 static void at_exit(void)
 {
-    kill_all_children();
+    tool_child_kill_all();
     remove_tun_dir();
 }
 
-/* Async-signal-safe: kill, waitpid, write, _exit only. */
+/* Async-signal-safe: write, tool_child_kill_all_async, unlink, _exit only. */
 static void on_fatal_signal(int sig)
 {
     static const char alarm_msg[] = "zmtls_bench run: watchdog: the run took too long\n";
@@ -294,15 +96,7 @@ static void on_fatal_signal(int sig)
         write(2, alarm_msg, sizeof(alarm_msg) - 1);
     else
         write(2, int_msg, sizeof(int_msg) - 1);
-    for (int i = 0; i < CHILD_MAX; i++) {
-        if (reg_pid[i] > 0) {
-            kill(-(pid_t)reg_pid[i], SIGKILL);
-            kill((pid_t)reg_pid[i], SIGKILL);
-        }
-    }
-    for (int i = 0; i < CHILD_MAX; i++)
-        if (reg_pid[i] > 0)
-            waitpid((pid_t)reg_pid[i], NULL, 0);
+    tool_child_kill_all_async();
     remove_tun_dir();
     _exit(sig == SIGALRM ? 4 : 130);
 }
@@ -386,7 +180,7 @@ static void progress(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fprintf(stderr, "[%6.1fs] %s\n", (double)(now_ms() - t_start_ms) / 1000.0, msg);
+    fprintf(stderr, "[%6.1fs] %s\n", (double)(tool_now_ms() - t_start_ms) / 1000.0, msg);
 }
 
 /* ---- pinning check ---------------------------------------------------------- */
@@ -416,7 +210,7 @@ static void pin_check(pin_seen_t *p, int tasks, const char *cpus)
     snprintf(want, sizeof(want), "%d", p->want);
     if (p->want >= 0 && strcmp(cpus, want) != 0) {
         p->bad++;
-        bench_fmt(p->bad_cpus, sizeof(p->bad_cpus), "%s", cpus);
+        tool_fmt(p->bad_cpus, sizeof(p->bad_cpus), "%s", cpus);
     }
 }
 
@@ -429,14 +223,14 @@ static void pin_check_kv(pin_seen_t *p, const kv_t *kv)
 static void pin_check_pid(pin_seen_t *p, pid_t pid)
 {
     char cpus[128];
-    int n = bench_affinity(pid, cpus, sizeof(cpus));
+    int n = tool_affinity(pid, cpus, sizeof(cpus));
     pin_check(p, n, cpus);
 }
 
 /* ---- stunnel ------------------------------------------------------------------ */
 
 typedef struct tunnels {
-    child_t srv, cli;
+    tool_child_t srv, cli;
     int up;
     int backend; /* where the stunnel case's server binds */
     int accept;  /* server-side stunnel */
@@ -460,7 +254,7 @@ static int reserve_ports(int *ports, int n)
     }
     int fds[8];
     int got = 0;
-    unsigned seed = (unsigned)getpid() ^ (unsigned)now_ns();
+    unsigned seed = (unsigned)getpid() ^ (unsigned)tool_now_ns();
     for (int tries = 0; tries < 2000 && got < n; tries++) {
         seed = seed * 1103515245u + 12345u;
         int port =
@@ -504,16 +298,16 @@ static int port_listening(int port)
 
 /* Bounded wait for stunnel's listeners: polls its pidfd (so a stunnel that
  * died is noticed at once) between looks at /proc/net/tcp. */
-static int wait_listening(child_t *c, const int *ports, int n, int timeout_ms)
+static int wait_listening(tool_child_t *c, const int *ports, int n, int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = tool_now_ms() + timeout_ms;
     for (;;) {
         int all = 1;
         for (int i = 0; i < n && all; i++)
             all = port_listening(ports[i]);
         if (all)
             return 0;
-        if (now_ms() > deadline)
+        if (tool_now_ms() > deadline)
             return -1;
         struct pollfd p = {c->pidfd, POLLIN, 0};
         if (poll(&p, 1, 5) > 0)
@@ -534,7 +328,7 @@ static void log_tail(const char *label, const char *path, char *out, size_t len)
         snprintf(last[2], sizeof(last[2]), "%s", line);
     }
     fclose(f);
-    bench_fmt(out, len, "%s log: %s | %s | %s", label, last[0], last[1], last[2]);
+    tool_fmt(out, len, "%s log: %s | %s | %s", label, last[0], last[1], last[2]);
 }
 
 static int write_conf(const char *path, const char *text)
@@ -560,20 +354,20 @@ static int tunnels_start(void)
     const char *c = cfg.certs;
     tun.err[0] = '\0';
     snprintf(log, sizeof(log), "%s/server.log", tun_dir);
-    bench_fmt(conf, sizeof(conf),
-              "foreground = quiet\npid =\ndebug = 4\noutput = %s\n"
-              "[server]\naccept = 127.0.0.1:%d\nconnect = 127.0.0.1:%d\n"
-              "cert = %s/server.pem\nkey = %s/server.key\nCAfile = %s/ca.pem\n"
-              "requireCert = yes\nverifyChain = yes\n"
-              "sslVersionMin = TLSv1.3\nsslVersionMax = TLSv1.3\n"
-              "ciphersuites = " BENCH_SUITES "\noptions = CIPHER_SERVER_PREFERENCE\n"
-              /* No lingering for close_notify: connections end at once, as
-               * libzmq's and zmtls's do. */
-              "TIMEOUTclose = 0\n",
-              log, tun.accept, tun.backend, c, c, c);
+    tool_fmt(conf, sizeof(conf),
+             "foreground = quiet\npid =\ndebug = 4\noutput = %s\n"
+             "[server]\naccept = 127.0.0.1:%d\nconnect = 127.0.0.1:%d\n"
+             "cert = %s/server.pem\nkey = %s/server.key\nCAfile = %s/ca.pem\n"
+             "requireCert = yes\nverifyChain = yes\n"
+             "sslVersionMin = TLSv1.3\nsslVersionMax = TLSv1.3\n"
+             "ciphersuites = " BENCH_SUITES "\noptions = CIPHER_SERVER_PREFERENCE\n"
+             /* No lingering for close_notify: connections end at once, as
+              * libzmq's and zmtls's do. */
+             "TIMEOUTclose = 0\n",
+             log, tun.accept, tun.backend, c, c, c);
     snprintf(path, sizeof(path), "%s/server.conf", tun_dir);
     if (write_conf(path, conf) != 0) {
-        bench_fmt(tun.err, sizeof(tun.err), "cannot write %s", path);
+        tool_fmt(tun.err, sizeof(tun.err), "cannot write %s", path);
         return -1;
     }
     char *sargv[] = {(char *)cfg.stunnel, path, NULL};
@@ -594,13 +388,13 @@ static int tunnels_start(void)
                  i == 0 ? "full" : "resume", i == 0 ? tun.full : tun.resume, tun.accept,
                  c, c, c, i == 0 ? "no" : "yes");
     snprintf(log, sizeof(log), "%s/client.log", tun_dir);
-    bench_fmt(conf, sizeof(conf),
-              "foreground = quiet\npid =\ndebug = 4\noutput = %s\n%s%s", log, svc[0],
-              svc[1]);
+    tool_fmt(conf, sizeof(conf),
+             "foreground = quiet\npid =\ndebug = 4\noutput = %s\n%s%s", log, svc[0],
+             svc[1]);
     char cpath[PATH_MAX + 32];
     snprintf(cpath, sizeof(cpath), "%s/client.conf", tun_dir);
     if (write_conf(cpath, conf) != 0) {
-        bench_fmt(tun.err, sizeof(tun.err), "cannot write %s", cpath);
+        tool_fmt(tun.err, sizeof(tun.err), "cannot write %s", cpath);
         return -1;
     }
     char *cargv[] = {(char *)cfg.stunnel, cpath, NULL};
@@ -616,13 +410,13 @@ static int tunnels_start(void)
         char tail[1200];
         snprintf(path, sizeof(path), "%s/%s.log", tun_dir, rs != 0 ? "server" : "client");
         log_tail(rs != 0 ? "stunnel server" : "stunnel client", path, tail, sizeof(tail));
-        bench_fmt(tun.err, sizeof(tun.err), "stunnel %s %s%s%s",
-                  rs != 0 ? "server" : "client",
-                  (rs != 0 ? rs : rc) == -2 ? "exited at start (its messages are above)"
-                                            : "did not listen within 5 s",
-                  tail[0] ? ". " : "", tail);
-        child_kill(&tun.srv);
-        child_kill(&tun.cli);
+        tool_fmt(tun.err, sizeof(tun.err), "stunnel %s %s%s%s",
+                 rs != 0 ? "server" : "client",
+                 (rs != 0 ? rs : rc) == -2 ? "exited at start (its messages are above)"
+                                           : "did not listen within 5 s",
+                 tail[0] ? ". " : "", tail);
+        tool_child_kill(&tun.srv);
+        tool_child_kill(&tun.cli);
         return -1;
     }
     pin_check_pid(&pin_tsrv, tun.srv.pid);
@@ -633,8 +427,8 @@ static int tunnels_start(void)
 
 static void tunnels_stop(void)
 {
-    child_kill(&tun.srv);
-    child_kill(&tun.cli);
+    tool_child_kill(&tun.srv);
+    tool_child_kill(&tun.cli);
     tun.up = 0;
 }
 
@@ -652,33 +446,33 @@ typedef struct meas {
 
 static void fmt_arg(char *buf, size_t len, const char *key, long v)
 {
-    bench_fmt(buf, len, "%s=%ld", key, v);
+    tool_fmt(buf, len, "%s=%ld", key, v);
 }
 
 /* Reads lines from c until one starts with `want` ("ready", "result",
  * "up"), an "error" line, or the end. Returns 0 with the rest of the line
  * in `rest`, or -1 with m->err set. */
-static int expect_line(meas_t *m, child_t *c, const char *want, char *rest, size_t len,
-                       int timeout_ms)
+static int expect_line(meas_t *m, tool_child_t *c, const char *want, char *rest,
+                       size_t len, int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = tool_now_ms() + timeout_ms;
     for (;;) {
         char line[2048];
-        int64_t left = deadline - now_ms();
-        int rc = left > 0 ? child_line(c, line, sizeof(line), (int)left) : -1;
+        int64_t left = deadline - tool_now_ms();
+        int rc = left > 0 ? tool_child_line(c, line, sizeof(line), (int)left) : -1;
         if (rc == -1) {
             snprintf(m->err, sizeof(m->err), "%s: no \"%s\" line within %d s", c->name,
                      want, timeout_ms / 1000);
             return -1;
         }
         if (rc == -2) {
-            int st = child_reap(c, 1000);
+            int st = tool_child_stop(c, 1000);
             snprintf(m->err, sizeof(m->err), "%s exited (status %d) before \"%s\"",
                      c->name, st, want);
             return -1;
         }
         if (strncmp(line, "error ", 6) == 0) {
-            bench_fmt(m->err, sizeof(m->err), "%s: %s", c->name, line + 6);
+            tool_fmt(m->err, sizeof(m->err), "%s: %s", c->name, line + 6);
             return -1;
         }
         size_t wl = strlen(want);
@@ -692,7 +486,7 @@ static int expect_line(meas_t *m, child_t *c, const char *want, char *rest, size
 
 static int run_meas(meas_t *m)
 {
-    child_t srv, cli[MEM_WORKERS_MAX];
+    tool_child_t srv, cli[MEM_WORKERS_MAX];
     int ncli = 0, rc = -1;
     memset(&srv, 0, sizeof(srv));
     srv.pid = 0;
@@ -714,12 +508,12 @@ static int run_meas(meas_t *m)
     fmt_arg(a_prio, sizeof(a_prio), "prio", cfg.rx_prio);
 
     if (m->kase == CASE_STUNNEL && !tun.up) {
-        bench_fmt(m->err, sizeof(m->err), "stunnel is not running: %s", tun.err);
+        tool_fmt(m->err, sizeof(m->err), "stunnel is not running: %s", tun.err);
         return -1;
     }
     if (m->metric == M_MEM && m->kase == CASE_STUNNEL) {
-        m->tun_rss0[0] = bench_rss_kb(tun.srv.pid);
-        m->tun_rss0[1] = bench_rss_kb(tun.cli.pid);
+        m->tun_rss0[0] = tool_rss_kb(tun.srv.pid);
+        m->tun_rss0[1] = tool_rss_kb(tun.cli.pid);
     }
 
     char name[48];
@@ -784,8 +578,8 @@ static int run_meas(meas_t *m)
             goto out;
         kv_parse(line, &m->srv);
         if (m->kase == CASE_STUNNEL) {
-            m->tun_rss1[0] = bench_rss_kb(tun.srv.pid);
-            m->tun_rss1[1] = bench_rss_kb(tun.cli.pid);
+            m->tun_rss1[0] = tool_rss_kb(tun.srv.pid);
+            m->tun_rss1[1] = tool_rss_kb(tun.cli.pid);
             /* The moment stunnel runs the most threads. */
             pin_check_pid(&pin_tsrv, tun.srv.pid);
             pin_check_pid(&pin_tcli, tun.cli.pid);
@@ -806,7 +600,7 @@ static int run_meas(meas_t *m)
 out:
     /* Clients first: they hold the connections the server measured. */
     for (int w = 0; w < ncli; w++) {
-        int st = child_reap(&cli[w], 15000);
+        int st = tool_child_stop(&cli[w], 15000);
         if (rc == 0 && st != 0)
             report_note(&rep, "%s (%s, %s): %s after the measurement", cli[w].name, cname,
                         bench_metric_name[m->metric],
@@ -814,7 +608,7 @@ out:
                                : "exited non-zero");
     }
     if (rc == 0 && (m->metric == M_NEW || m->metric == M_RECON)) {
-        child_release(&srv);
+        tool_child_close_stdin(&srv);
         if (expect_line(m, &srv, "result", line, sizeof(line), 10000) == 0)
             kv_parse(line, &m->srv);
         else
@@ -823,7 +617,7 @@ out:
         m->err[0] = '\0';
     }
     if (srv.pid > 0) {
-        int st = child_reap(&srv, 15000);
+        int st = tool_child_stop(&srv, 15000);
         if (rc == 0 && st != 0)
             report_note(&rep, "%s (%s): %s after the measurement", srv.name,
                         bench_metric_name[m->metric],
@@ -995,29 +789,6 @@ static void do_mem(int k)
 
 /* ---- facts about the machine and the run ---------------------------------------- */
 
-static void cpu_model(char *out, size_t len)
-{
-    snprintf(out, len, "unknown CPU");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (f == NULL)
-        return;
-    char line[512];
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (strncmp(line, "model name", 10) == 0) {
-            const char *v = strchr(line, ':');
-            if (v != NULL) {
-                v++;
-                while (*v == ' ')
-                    v++;
-                snprintf(out, len, "%s", v);
-                out[strcspn(out, "\n")] = '\0';
-            }
-            break;
-        }
-    }
-    fclose(f);
-}
-
 static void stunnel_version(char *out, size_t len)
 {
     snprintf(out, len, "unknown");
@@ -1032,7 +803,7 @@ static void stunnel_version(char *out, size_t len)
             char *on = strstr(line, " on ");
             if (on != NULL)
                 *on = '\0';
-            bench_fmt(out, len, "%s", line + 8);
+            tool_fmt(out, len, "%s", line + 8);
             out[strcspn(out, "\n")] = '\0';
         }
     }
@@ -1041,26 +812,17 @@ static void stunnel_version(char *out, size_t len)
 
 static void add_facts(void)
 {
-    char model[256], stv[64];
-    cpu_model(model, sizeof(model));
+    char machine[512], stv[64], date[64];
+    tool_machine(machine, sizeof(machine));
     stunnel_version(stv, sizeof(stv));
-    struct utsname u;
-    uname(&u);
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char date[64];
-    strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", &tm);
+    tool_date_utc(date, sizeof(date));
     int maj, min, pat, zmaj, zmin, zpat;
     zmq_version(&maj, &min, &pat);
     zmtls_version(&zmaj, &zmin, &zpat);
-    double mem_gib =
-        (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE) / 1073741824.0;
     double load[3] = {0, 0, 0};
     getloadavg(load, 3);
     report_fact(&rep, "date: %s", date);
-    report_fact(&rep, "machine: %s, %ld CPUs online, %.1f GiB RAM, Linux %s", model,
-                sysconf(_SC_NPROCESSORS_ONLN), mem_gib, u.release);
+    report_fact(&rep, "machine: %s", machine);
     /* Other work on the machine shows up as noise, mostly in p99s. */
     report_fact(&rep, "load average when the run started: %.2f %.2f %.2f", load[0],
                 load[1], load[2]);
@@ -1242,7 +1004,7 @@ int run_main(int argc, char **argv)
             thr_next[k][s] = (long)((double)thr_guess[s] * cfg.thr_secs);
     rep.rounds = cfg.rounds;
 
-    t_start_ms = now_ms();
+    t_start_ms = tool_now_ms();
     ssize_t n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
     if (n <= 0) {
         fprintf(stderr, "zmtls_bench run: cannot find my own executable\n");
@@ -1262,7 +1024,7 @@ int run_main(int argc, char **argv)
     }
 
     /* Children inherit the raised limit: 5000 connections need it. */
-    long nofile = bench_raise_nofile();
+    long nofile = tool_raise_nofile();
     if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
         cfg.srv_cpu = 0;
         cfg.cli_cpu = 1;
@@ -1413,7 +1175,7 @@ int run_main(int argc, char **argv)
     }
     tunnels_stop();
     add_pin_facts();
-    progress("done in %.0f s", (double)(now_ms() - t_start_ms) / 1000.0);
+    progress("done in %.0f s", (double)(tool_now_ms() - t_start_ms) / 1000.0);
 
     if (report_write(&rep, cfg.out, cfg.plot) != 0)
         return 2;

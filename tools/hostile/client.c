@@ -46,7 +46,7 @@ static void die(const char *fmt, const char *arg)
 static void set_file(good_t *g, int opt, const char *name)
 {
     char path[1024];
-    hs_fmt(path, sizeof(path), "%s/%s", g->certs, name);
+    tool_fmt(path, sizeof(path), "%s/%s", g->certs, name);
     if (zmq_setsockopt(g->req, opt, path, strlen(path)) != 0)
         die("credential option: %s", zmtls_last_error());
 }
@@ -113,11 +113,11 @@ static int read_control(char *buf, size_t *len, size_t cap, int *during)
 int hs_client_main(int argc, char **argv)
 {
     good_t g = {0};
-    g.endpoint = hs_arg(argc, argv, "endpoint", NULL);
-    g.certs = hs_arg(argc, argv, "certs", ".");
-    g.tls = (int)hs_arg_long(argc, argv, "tls", 1);
-    long interval = hs_arg_long(argc, argv, "interval", 250);
-    long timeout = hs_arg_long(argc, argv, "timeout", 2000);
+    g.endpoint = tool_arg(argc, argv, "endpoint", NULL);
+    g.certs = tool_arg(argc, argv, "certs", ".");
+    g.tls = (int)tool_arg_long(argc, argv, "tls", 1);
+    long interval = tool_arg_long(argc, argv, "interval", 250);
+    long timeout = tool_arg_long(argc, argv, "timeout", 2000);
     if (g.endpoint == NULL)
         die("%s", "client needs endpoint=");
     g.ctx = zmq_ctx_new();
@@ -129,12 +129,12 @@ int hs_client_main(int argc, char **argv)
     unsigned seq = 0;
     char ctl[256];
     size_t ctl_len = 0;
-    int64_t t_up = hs_now_ms() + HS_CLIENT_UP_MS;
-    int64_t next_send = hs_now_ms(), sent_at = 0;
+    int64_t t_up = tool_now_ms() + HS_CLIENT_UP_MS;
+    int64_t next_send = tool_now_ms(), sent_at = 0;
     /* At EOF a counted request still in flight gets its answer or its
      * timeout before the result is written. */
     while (!closing || (waiting && counted)) {
-        int64_t now = hs_now_ms();
+        int64_t now = tool_now_ms();
         if (!up && now >= t_up)
             die("%s", "no reply from the server");
         int64_t wake = waiting ? sent_at / 1000 + timeout : next_send;
@@ -153,7 +153,7 @@ int hs_client_main(int argc, char **argv)
             char reply[64];
             int n = zmq_recv(g.req, reply, sizeof(reply), ZMQ_DONTWAIT);
             if (n >= 0) {
-                double ms = (double)(hs_now_us() - sent_at) / 1000.0;
+                double ms = (double)(tool_now_us() - sent_at) / 1000.0;
                 waiting = 0;
                 if (counted) {
                     replies++;
@@ -166,7 +166,7 @@ int hs_client_main(int argc, char **argv)
                 }
             }
         }
-        now = hs_now_ms();
+        now = tool_now_ms();
         if (waiting && now >= sent_at / 1000 + timeout) {
             if (counted)
                 timeouts++;
@@ -176,7 +176,7 @@ int hs_client_main(int argc, char **argv)
         if (!waiting && !closing && now >= next_send) {
             char msg[32];
             int n = snprintf(msg, sizeof(msg), "good %u", seq++);
-            sent_at = hs_now_us();
+            sent_at = tool_now_us();
             if (zmq_send(g.req, msg, (size_t)n, ZMQ_DONTWAIT) == n) {
                 waiting = 1;
                 counted = during;
@@ -190,9 +190,9 @@ int hs_client_main(int argc, char **argv)
     }
     double p50 = 0, p99 = 0, max = 0;
     if (lat.n > 0) {
-        qsort(lat.v, lat.n, sizeof(double), hs_cmp_double);
-        p50 = hs_quantile(lat.v, lat.n, 0.50);
-        p99 = hs_quantile(lat.v, lat.n, 0.99);
+        qsort(lat.v, lat.n, sizeof(double), tool_cmp_double);
+        p50 = tool_quantile(lat.v, lat.n, 0.50);
+        p99 = tool_quantile(lat.v, lat.n, 0.99);
         max = lat.v[lat.n - 1];
     }
     printf("result sent=%ld replies=%ld timeouts=%ld p50=%.3f p99=%.3f max=%.3f\n", sent,

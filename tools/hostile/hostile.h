@@ -31,33 +31,21 @@
 
 #include <openssl/ssl.h>
 
-/* ---- small helpers (util.c) ----------------------------------------------- */
+#include "common/tool.h"
 
-int64_t hs_now_ms(void);
-int64_t hs_now_us(void);
-/* Sleeps ms (bounded, EINTR resumed). */
-void hs_sleep_ms(int64_t ms);
+/* The helpers both measuring tools share (time, text, key=value arguments,
+ * quantiles, /proc, child processes): tools/common/tool.h. */
+
 /* "zmtls_hostile <who>: message" on stderr. */
-void hs_log(const char *who, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* snprintf that may cut short on purpose: never fails, always terminated. */
-void hs_fmt(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* Appends to a terminated string in buf, cut short like hs_fmt. */
-void hs_cat(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+#define hs_log(who, ...) tool_log("zmtls_hostile", (who), __VA_ARGS__)
+
+/* ---- sizes (size.c) ------------------------------------------------------- */
+
 /* "16G", "4GiB", "1M", "1000000": bytes (K, M, G, T are powers of 1024).
  * Returns 0, or -1 when s is not a size. */
 int hs_parse_size(const char *s, uint64_t *out);
 /* "16 GiB", "3.5 MiB", "512 B" */
 void hs_fmt_bytes(char *buf, size_t len, double bytes);
-/* Raises RLIMIT_NOFILE to the hard limit; returns the new soft limit. */
-long hs_raise_nofile(void);
-int hs_cmp_double(const void *a, const void *b);
-/* Nearest-rank quantile q (0..1) of n sorted values; 0 when n == 0. */
-double hs_quantile(const double *sorted, size_t n, double q);
-/* key=value arguments */
-const char *hs_arg(int argc, char **argv, const char *key, const char *def);
-long hs_arg_long(int argc, char **argv, const char *key, long def);
 
 /* ---- the server process seen from outside (proc.c) ------------------------ */
 
@@ -83,37 +71,6 @@ void hs_sampler_reset(hs_sampler_t *s);
  * the latest sample). */
 hs_sample_t hs_sampler_peak(hs_sampler_t *s);
 void hs_sampler_stop(hs_sampler_t **s);
-
-/* ---- child processes (proc.c) --------------------------------------------- */
-
-typedef struct hs_child {
-    char name[32];
-    pid_t pid; /* 0 once reaped */
-    int in;    /* its stdin, -1 once closed */
-    int out;   /* its stdout, -1 at EOF */
-    char buf[2048];
-    size_t len;
-    int status; /* exit status (128 + signal) once reaped, else -1 */
-} hs_child_t;
-
-/* Starts argv with env entries ("K=V", NULL-terminated, may be NULL) added
- * to ours, stdin and stdout piped to us, in its own process group, killed
- * when we die, pinned to cpu when cpu >= 0. Returns 0 or -errno. */
-int hs_child_spawn(hs_child_t *c, const char *name, char *const argv[], char *const env[],
-                   int cpu);
-/* Next stdout line within timeout_ms: 0, -1 on timeout, -2 at EOF. */
-int hs_child_line(hs_child_t *c, char *line, size_t cap, int timeout_ms);
-/* Writes a line to its stdin (dropped when it is gone). */
-void hs_child_say(hs_child_t *c, const char *line);
-/* EOF on its stdin: the line protocol's "you are done". */
-void hs_child_close_stdin(hs_child_t *c);
-/* 1 when it has exited (and reaps it), else 0. */
-int hs_child_exited(hs_child_t *c);
-/* Closes its stdin, waits up to timeout_ms for it to exit, else kills its
- * group. Returns its exit status, 128 + signal, or -1 when it was killed. */
-int hs_child_stop(hs_child_t *c, int timeout_ms);
-/* Kills and reaps every child still running (atexit, signals). */
-void hs_child_kill_all(void);
 
 /* ---- raw connections to the server (wire.c) -------------------------------- */
 

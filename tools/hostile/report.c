@@ -6,17 +6,17 @@
 static void mib(char *buf, size_t len, long kb)
 {
     if (kb < 0)
-        hs_fmt(buf, len, "-");
+        tool_fmt(buf, len, "-");
     else
-        hs_fmt(buf, len, "%.1f", (double)kb / 1024.0);
+        tool_fmt(buf, len, "%.1f", (double)kb / 1024.0);
 }
 
 static void count(char *buf, size_t len, long v)
 {
     if (v < 0)
-        hs_fmt(buf, len, "-");
+        tool_fmt(buf, len, "-");
     else
-        hs_fmt(buf, len, "%ld", v);
+        tool_fmt(buf, len, "%ld", v);
 }
 
 /* A table cell: no '|' or newline inside. */
@@ -35,7 +35,7 @@ static void row_write(FILE *f, const hs_row_t *r)
     if (r->peak.ok)
         hs_fmt_bytes(vs, sizeof(vs), (double)r->peak.peak_kb * 1024.0);
     else
-        hs_fmt(vs, sizeof(vs), "-");
+        tool_fmt(vs, sizeof(vs), "-");
     count(fb, sizeof(fb), r->before.ok ? r->before.fds : -1);
     count(fp, sizeof(fp), r->peak.ok ? r->peak.fds : -1);
     count(fa, sizeof(fa), r->after.ok ? r->after.fds : -1);

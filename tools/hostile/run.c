@@ -13,17 +13,14 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <sched.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <sys/utsname.h>
 #include <zmq.h>
 #include <zmtls.h>
 
@@ -265,7 +262,7 @@ static int parse_args(int argc, char **argv)
         else if (strcmp(a, "--lib") == 0)
             cfg.lib = v;
         else if (strcmp(a, "--attacks") == 0)
-            hs_fmt(cfg.attacks, sizeof(cfg.attacks), ",%s,", v);
+            tool_fmt(cfg.attacks, sizeof(cfg.attacks), ",%s,", v);
         else if (strcmp(a, "--interval-ms") == 0)
             cfg.interval_ms = parse_ms(a, v);
         else if (strcmp(a, "--timeout-ms") == 0)
@@ -324,7 +321,7 @@ static int attack_on(const hs_attack_t *a)
     if (cfg.attacks[0] == '\0')
         return 1;
     char name[64];
-    hs_fmt(name, sizeof(name), ",%s,", a->name);
+    tool_fmt(name, sizeof(name), ",%s,", a->name);
     return strstr(cfg.attacks, name) != NULL;
 }
 
@@ -340,19 +337,19 @@ static void on_signal(int sig)
         (void)!write(2, alarm_msg, sizeof(alarm_msg) - 1);
     else
         (void)!write(2, int_msg, sizeof(int_msg) - 1);
-    hs_child_kill_all();
+    tool_child_kill_all_async();
     _exit(sig == SIGALRM ? 4 : 130);
 }
 
 /* ---- one attack
  * ------------------------------------------------------------------------- */
 
-static int start_server(hs_child_t *srv, int tls, int *port)
+static int start_server(tool_child_t *srv, int tls, int *port)
 {
     char lifetime[32], maxmsg[48], hs_ivl[48];
-    hs_fmt(lifetime, sizeof(lifetime), "%d", RUN_WATCHDOG_SLACK_MS / 1000 + 3600);
-    hs_fmt(maxmsg, sizeof(maxmsg), "maxmsgsize=%ld", cfg.server_maxmsgsize);
-    hs_fmt(hs_ivl, sizeof(hs_ivl), "handshake_ivl=%ld", cfg.server_handshake_ivl);
+    tool_fmt(lifetime, sizeof(lifetime), "%d", RUN_WATCHDOG_SLACK_MS / 1000 + 3600);
+    tool_fmt(maxmsg, sizeof(maxmsg), "maxmsgsize=%ld", cfg.server_maxmsgsize);
+    tool_fmt(hs_ivl, sizeof(hs_ivl), "handshake_ivl=%ld", cfg.server_handshake_ivl);
     char *argv[6] = {(char *)cfg.server, tls ? "tls://127.0.0.1:*" : "tcp://127.0.0.1:*",
                      lifetime, NULL};
     int a = 3;
@@ -364,53 +361,53 @@ static int start_server(hs_child_t *srv, int tls, int *port)
     char *envp[5] = {NULL};
     int k = 0;
     if (tls) {
-        hs_fmt(env[0], sizeof(env[0]), "ZMTLS_CERT=%s/server.pem", cfg.certs);
-        hs_fmt(env[1], sizeof(env[1]), "ZMTLS_KEY=%s/server.key", cfg.certs);
-        hs_fmt(env[2], sizeof(env[2]), "ZMTLS_CA=%s/ca.pem", cfg.certs);
+        tool_fmt(env[0], sizeof(env[0]), "ZMTLS_CERT=%s/server.pem", cfg.certs);
+        tool_fmt(env[1], sizeof(env[1]), "ZMTLS_KEY=%s/server.key", cfg.certs);
+        tool_fmt(env[2], sizeof(env[2]), "ZMTLS_CA=%s/ca.pem", cfg.certs);
         envp[k++] = env[0], envp[k++] = env[1], envp[k++] = env[2];
 #ifndef HOSTILE_SERVER_LINKED
-        hs_fmt(env[3], sizeof(env[3]), "LD_PRELOAD=%s", cfg.lib);
+        tool_fmt(env[3], sizeof(env[3]), "LD_PRELOAD=%s", cfg.lib);
         envp[k++] = env[3];
 #endif
     }
-    int rc = hs_child_spawn(srv, "server", argv, envp, cfg.pin ? 0 : -1);
+    int rc = tool_child_spawn(srv, "server", argv, envp, cfg.pin ? 0 : -1, 0);
     if (rc < 0) {
         hs_log("run", "cannot start %s: %s", cfg.server, strerror(-rc));
         return -1;
     }
     char line[512];
-    rc = hs_child_line(srv, line, sizeof(line), RUN_SERVER_UP_MS);
+    rc = tool_child_line(srv, line, sizeof(line), RUN_SERVER_UP_MS);
     const char *colon = strrchr(line, ':');
     if (rc != 0 || strncmp(line, "ready ", 6) != 0 || colon == NULL) {
         hs_log("run", "server did not start: %s", rc == 0 ? line : "no ready line");
-        hs_child_stop(srv, RUN_STOP_MS);
+        tool_child_stop(srv, RUN_STOP_MS);
         return -1;
     }
     *port = atoi(colon + 1);
     return 0;
 }
 
-static int start_client(hs_child_t *cli, int tls, int port)
+static int start_client(tool_child_t *cli, int tls, int port)
 {
     char endpoint[96], certs[PATH_MAX + 8], tls_arg[16], interval[32], timeout[32];
-    hs_fmt(endpoint, sizeof(endpoint), "endpoint=%s://127.0.0.1:%d", tls ? "tls" : "tcp",
-           port);
-    hs_fmt(certs, sizeof(certs), "certs=%s", cfg.certs);
-    hs_fmt(tls_arg, sizeof(tls_arg), "tls=%d", tls);
-    hs_fmt(interval, sizeof(interval), "interval=%ld", cfg.interval_ms);
-    hs_fmt(timeout, sizeof(timeout), "timeout=%ld", cfg.timeout_ms);
+    tool_fmt(endpoint, sizeof(endpoint), "endpoint=%s://127.0.0.1:%d",
+             tls ? "tls" : "tcp", port);
+    tool_fmt(certs, sizeof(certs), "certs=%s", cfg.certs);
+    tool_fmt(tls_arg, sizeof(tls_arg), "tls=%d", tls);
+    tool_fmt(interval, sizeof(interval), "interval=%ld", cfg.interval_ms);
+    tool_fmt(timeout, sizeof(timeout), "timeout=%ld", cfg.timeout_ms);
     char *argv[] = {self_exe, "client", endpoint, certs,
                     tls_arg,  interval, timeout,  NULL};
-    int rc = hs_child_spawn(cli, "client", argv, NULL, cfg.pin ? 1 : -1);
+    int rc = tool_child_spawn(cli, "client", argv, NULL, cfg.pin ? 1 : -1, 0);
     if (rc < 0) {
         hs_log("run", "cannot start the good client: %s", strerror(-rc));
         return -1;
     }
     char line[512];
-    rc = hs_child_line(cli, line, sizeof(line), RUN_CLIENT_UP_MS);
+    rc = tool_child_line(cli, line, sizeof(line), RUN_CLIENT_UP_MS);
     if (rc != 0 || strcmp(line, "up") != 0) {
         hs_log("run", "good client: %s", rc == 0 ? line : "no reply from the server");
-        hs_child_stop(cli, RUN_STOP_MS);
+        tool_child_stop(cli, RUN_STOP_MS);
         return -1;
     }
     return 0;
@@ -419,17 +416,17 @@ static int start_client(hs_child_t *cli, int tls, int port)
 static double kv(const char *line, const char *key)
 {
     char k[32];
-    hs_fmt(k, sizeof(k), " %s=", key);
+    tool_fmt(k, sizeof(k), " %s=", key);
     const char *p = strstr(line, k);
     return p != NULL ? strtod(p + strlen(k), NULL) : 0;
 }
 
-static void stop_client(hs_child_t *cli, hs_row_t *row)
+static void stop_client(tool_child_t *cli, hs_row_t *row)
 {
-    hs_child_close_stdin(cli);
+    tool_child_close_stdin(cli);
     char line[512];
     /* An answer in flight may take the whole request timeout. */
-    int rc = hs_child_line(cli, line, sizeof(line), (int)cfg.timeout_ms + RUN_STOP_MS);
+    int rc = tool_child_line(cli, line, sizeof(line), (int)cfg.timeout_ms + RUN_STOP_MS);
     if (rc == 0 && strncmp(line, "result ", 7) == 0) {
         row->client_ok = 1;
         row->sent = (long)kv(line, "sent");
@@ -441,31 +438,31 @@ static void stop_client(hs_child_t *cli, hs_row_t *row)
     } else {
         hs_log("run", "good client: no result (%s)", rc == 0 ? line : "none");
     }
-    hs_child_stop(cli, RUN_STOP_MS);
+    tool_child_stop(cli, RUN_STOP_MS);
 }
 
 /* Polls the server until its fds are back to the baseline and RSS holds
  * still, or the deadline: the seconds it took, or -1. */
 static double settle(pid_t pid, const hs_sample_t *before, hs_sample_t *after)
 {
-    int64_t start = hs_now_ms(), end = start + cfg.settle_ms;
+    int64_t start = tool_now_ms(), end = start + cfg.settle_ms;
     int64_t stable_since = start;
     hs_sample_t prev = hs_sample(pid);
     *after = prev;
     while (after->ok) {
-        int64_t now = hs_now_ms();
+        int64_t now = tool_now_ms();
         int back = after->fds <= before->fds;
         if (back && now - stable_since >= RUN_SETTLE_STABLE_MS)
             return (double)(stable_since - start) / 1000.0;
         if (now >= end)
             return -1;
-        hs_sleep_ms(RUN_SETTLE_POLL_MS);
+        tool_sleep_ms(RUN_SETTLE_POLL_MS);
         *after = hs_sample(pid);
         long drift = after->rss_kb - prev.rss_kb;
         if (drift < 0)
             drift = -drift;
         if (after->fds != prev.fds || drift > RUN_SETTLE_KB) {
-            stable_since = hs_now_ms();
+            stable_since = tool_now_ms();
             prev = *after;
         }
     }
@@ -482,46 +479,47 @@ static void run_one(const hs_attack_t *a, int tls, hs_row_t *row)
     alarm((unsigned)(budget / 1000 + 1));
     hs_log("run", "%s %s ...", row->transport, a->name);
 
-    hs_child_t srv, cli;
+    tool_child_t srv, cli;
     int port = 0;
     hw_target_t target;
     if (start_server(&srv, tls, &port) != 0) {
-        hs_fmt(row->out.outcome, sizeof(row->out.outcome), "server did not start");
+        tool_fmt(row->out.outcome, sizeof(row->out.outcome), "server did not start");
         row->out.failed = 1;
         return;
     }
     if (hw_target_init(&target, port, tls, cfg.certs, RUN_ATTACKER_ADDR,
                        (unsigned)cfg.p.flood_sources) != 0) {
-        hs_fmt(row->out.outcome, sizeof(row->out.outcome), "client credentials unusable");
+        tool_fmt(row->out.outcome, sizeof(row->out.outcome),
+                 "client credentials unusable");
         row->out.failed = 1;
-        hs_child_stop(&srv, RUN_STOP_MS);
+        tool_child_stop(&srv, RUN_STOP_MS);
         return;
     }
     if (start_client(&cli, tls, port) != 0) {
-        hs_fmt(row->out.outcome, sizeof(row->out.outcome),
-               "good client got no reply before the attack");
+        tool_fmt(row->out.outcome, sizeof(row->out.outcome),
+                 "good client got no reply before the attack");
         row->out.failed = 1;
         hw_target_free(&target);
-        hs_child_stop(&srv, RUN_STOP_MS);
+        tool_child_stop(&srv, RUN_STOP_MS);
         return;
     }
     hs_sampler_t *sampler = NULL;
     if (hs_sampler_start(&sampler, srv.pid, RUN_SAMPLE_MS) != 0)
         hs_log("run", "no sampler thread: peaks are the before/after samples only");
-    hs_sleep_ms(cfg.baseline_ms);
+    tool_sleep_ms(cfg.baseline_ms);
     row->before = hs_sample(srv.pid);
     if (sampler != NULL)
         hs_sampler_reset(sampler);
 
-    hs_child_say(&cli, "start");
-    int64_t t0 = hs_now_ms();
+    tool_child_say(&cli, "start");
+    int64_t t0 = tool_now_ms();
     a->run(&target, &cfg.p, &row->out);
     /* An attack the server ends at once still gets a few good requests
      * measured next to it. */
-    hs_sleep_ms(t0 + RUN_MIN_WINDOW_INTERVALS * cfg.interval_ms - hs_now_ms());
-    hs_child_say(&cli, "stop");
+    tool_sleep_ms(t0 + RUN_MIN_WINDOW_INTERVALS * cfg.interval_ms - tool_now_ms());
+    tool_child_say(&cli, "stop");
     hs_log("run", "%s %s: %s (%.1f s)", row->transport, a->name, row->out.outcome,
-           (double)(hs_now_ms() - t0) / 1000.0);
+           (double)(tool_now_ms() - t0) / 1000.0);
 
     row->peak = sampler != NULL ? hs_sampler_peak(sampler) : hs_sample(srv.pid);
     hs_sampler_stop(&sampler);
@@ -530,17 +528,18 @@ static void run_one(const hs_attack_t *a, int tls, hs_row_t *row)
     row->settle_s = settle(srv.pid, &row->before, &row->after);
     stop_client(&cli, row);
 
-    if (hs_child_exited(&srv)) {
+    if (tool_child_exited(&srv)) {
         int st = srv.status;
         if (st > 128)
-            hs_fmt(row->server_end, sizeof(row->server_end), "server killed by signal %d",
-                   st - 128);
+            tool_fmt(row->server_end, sizeof(row->server_end),
+                     "server killed by signal %d", st - 128);
         else
-            hs_fmt(row->server_end, sizeof(row->server_end), "server exited with %d", st);
+            tool_fmt(row->server_end, sizeof(row->server_end), "server exited with %d",
+                     st);
     }
-    if (hs_child_stop(&srv, RUN_STOP_MS) < 0)
-        hs_fmt(row->server_end, sizeof(row->server_end),
-               "server did not stop within %d ms at the end (killed)", RUN_STOP_MS);
+    if (tool_child_stop(&srv, RUN_STOP_MS) < 0)
+        tool_fmt(row->server_end, sizeof(row->server_end),
+                 "server did not stop within %d ms at the end (killed)", RUN_STOP_MS);
     hw_target_free(&target);
     alarm(0);
 }
@@ -559,111 +558,90 @@ static void read_first_line(const char *path, char *out, size_t len)
     fclose(f);
 }
 
-static void cpu_model(char *out, size_t len)
-{
-    hs_fmt(out, len, "unknown CPU");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (f == NULL)
-        return;
-    char line[256];
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (strncmp(line, "model name", 10) == 0 && strchr(line, ':') != NULL) {
-            const char *v = strchr(line, ':') + 2;
-            hs_fmt(out, len, "%.*s", (int)strcspn(v, "\n"), v);
-            break;
-        }
-    }
-    fclose(f);
-}
-
 static void facts(char *buf, size_t len, long nofile)
 {
-    char date[64], cpu[128], overcommit[16], tw[16], somax[16];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", &tm);
-    cpu_model(cpu, sizeof(cpu));
+    char date[64], machine[512], overcommit[16], tw[16], somax[16];
+    tool_date_utc(date, sizeof(date));
+    tool_machine(machine, sizeof(machine));
     read_first_line("/proc/sys/vm/overcommit_memory", overcommit, sizeof(overcommit));
     read_first_line("/proc/sys/net/ipv4/tcp_tw_reuse", tw, sizeof(tw));
     read_first_line("/proc/sys/net/core/somaxconn", somax, sizeof(somax));
-    struct utsname u;
-    uname(&u);
     int zmaj, zmin, zpat;
     zmq_version(&zmaj, &zmin, &zpat);
-    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
     const hs_params_t *p = &cfg.p;
     char dsize[32], tsize[32], trate[32];
     hs_fmt_bytes(dsize, sizeof(dsize), (double)p->declared_size);
     hs_fmt_bytes(tsize, sizeof(tsize), (double)p->trickle_size);
     hs_fmt_bytes(trate, sizeof(trate), (double)p->trickle_rate);
     buf[0] = '\0';
-    hs_cat(buf, len, "- date: %s; mode: %s\n", date, cfg.quick ? "--quick" : "full");
-    hs_cat(buf, len, "- machine: %s, %ld CPUs online, %.1f GiB RAM, Linux %s\n", cpu,
-           sysconf(_SC_NPROCESSORS_ONLN), (double)pages * (double)psize / (1 << 30),
-           u.release);
-    hs_cat(buf, len, "- versions: zmtls %d.%d.%d, libzmq %d.%d.%d, %s\n",
-           ZMTLS_VERSION_MAJOR, ZMTLS_VERSION_MINOR, ZMTLS_VERSION_PATCH, zmaj, zmin,
-           zpat, OpenSSL_version(OPENSSL_VERSION));
+    tool_cat(buf, len, "- date: %s; mode: %s\n", date, cfg.quick ? "--quick" : "full");
+    tool_cat(buf, len, "- machine: %s\n", machine);
+    tool_cat(buf, len, "- versions: zmtls %d.%d.%d, libzmq %d.%d.%d, %s\n",
+             ZMTLS_VERSION_MAJOR, ZMTLS_VERSION_MINOR, ZMTLS_VERSION_PATCH, zmaj, zmin,
+             zpat, OpenSSL_version(OPENSSL_VERSION));
     char opts[128];
     if (cfg.server_maxmsgsize < 0 && cfg.server_handshake_ivl < 0)
-        hs_fmt(opts, sizeof(opts),
-               "every socket option at libzmq's default (ZMQ_HANDSHAKE_IVL 30 s, no "
-               "ZMQ_MAXMSGSIZE)");
+        tool_fmt(opts, sizeof(opts),
+                 "every socket option at libzmq's default (ZMQ_HANDSHAKE_IVL 30 s, no "
+                 "ZMQ_MAXMSGSIZE)");
     else
-        hs_fmt(opts, sizeof(opts), "ZMQ_MAXMSGSIZE %ld, ZMQ_HANDSHAKE_IVL %ld ms",
-               cfg.server_maxmsgsize,
-               cfg.server_handshake_ivl < 0 ? 30000L : cfg.server_handshake_ivl);
-    hs_cat(buf, len,
-           "- server: `zmtls_hostile_server`, a stock libzmq REP echo bound to "
-           "tls://127.0.0.1:* (%s, credentials from ZMTLS_CERT/KEY/CA) or tcp://; %s; a "
-           "fresh server for every row\n",
+        tool_fmt(opts, sizeof(opts), "ZMQ_MAXMSGSIZE %ld, ZMQ_HANDSHAKE_IVL %ld ms",
+                 cfg.server_maxmsgsize,
+                 cfg.server_handshake_ivl < 0 ? 30000L : cfg.server_handshake_ivl);
+    tool_cat(
+        buf, len,
+        "- server: `zmtls_hostile_server`, a stock libzmq REP echo bound to "
+        "tls://127.0.0.1:* (%s, credentials from ZMTLS_CERT/KEY/CA) or tcp://; %s; a "
+        "fresh server for every row\n",
 #ifdef HOSTILE_SERVER_LINKED
-           "linked with libzmtls",
+        "linked with libzmtls",
 #else
-           "LD_PRELOAD of libzmtls",
+        "LD_PRELOAD of libzmtls",
 #endif
-           opts);
-    hs_cat(buf, len,
-           "- limits: RLIMIT_NOFILE %ld (server and attacker), vm.overcommit_memory %s, "
-           "net.core.somaxconn %s, net.ipv4.tcp_tw_reuse %s\n",
-           nofile, overcommit, somax, tw);
+        opts);
+    tool_cat(
+        buf, len,
+        "- limits: RLIMIT_NOFILE %ld (server and attacker), vm.overcommit_memory %s, "
+        "net.core.somaxconn %s, net.ipv4.tcp_tw_reuse %s\n",
+        nofile, overcommit, somax, tw);
     char floods[64] = "";
     if (p->flood_sources > 1)
-        hs_fmt(floods, sizeof(floods),
-               " (the pre-auth floods from 127.0.0.2 ... 127.0.0.%ld)",
-               1 + p->flood_sources);
-    hs_cat(buf, len,
-           "- addresses: the good client connects from 127.0.0.1, every attacker from "
-           "127.0.0.2%s, so that a limit per address meets only the attacker\n",
-           floods);
-    hs_cat(buf, len, "- pinning: %s\n",
-           cfg.pin ? "server on CPU 0; good client and attacker on CPU 1"
-                   : "none (--no-pin)");
-    hs_cat(buf, len,
-           "- good client: a REQ over the same transport (valid certificate) sends a "
-           "request every %ld ms; a request unanswered after %ld ms counts as timed out "
-           "and the client reconnects; latency counts requests sent while the attack ran "
-           "(at least %d intervals)\n",
-           cfg.interval_ms, cfg.timeout_ms, RUN_MIN_WINDOW_INTERVALS);
-    hs_cat(buf, len,
-           "- server figures: /proc/PID/status, /proc/PID/fd, /proc/PID/stat. before: "
-           "%ld ms after the good client's first reply; peak: sampled every %d ms while "
-           "the attack ran, RSS peak = max(samples, VmHWM), VmSize peak = VmPeak; after: "
-           "once the attack closed its connections, polled every %d ms until the fds are "
-           "back to the baseline and RSS moves < %d KiB for %d ms, at most %.1f s; CPU: "
-           "utime + stime from before to after\n",
-           cfg.baseline_ms, RUN_SAMPLE_MS, RUN_SETTLE_POLL_MS, RUN_SETTLE_KB,
-           RUN_SETTLE_STABLE_MS, cfg.settle_ms / 1000.0);
-    hs_cat(buf, len,
-           "- parameters: declared-size %ld x %s, hold %.1f s; declared-trickle %ld x "
-           "%s at %s/s for %.1f s; multipart %ld frames; preauth %ld connections, hold "
-           "%.1f s; keyupdate %ld; soak %ld cycles (at most %.0f s); unauth-reconnect "
-           "%.1f s\n",
-           p->declared_conns, dsize, p->declared_hold_ms / 1000.0, p->trickle_conns,
-           tsize, trate, p->trickle_ms / 1000.0, p->multipart_frames, p->flood_conns,
-           p->flood_hold_ms / 1000.0, p->keyupdates, p->soak_cycles, p->soak_ms / 1000.0,
-           p->unauth_ms / 1000.0);
+        tool_fmt(floods, sizeof(floods),
+                 " (the pre-auth floods from 127.0.0.2 ... 127.0.0.%ld)",
+                 1 + p->flood_sources);
+    tool_cat(buf, len,
+             "- addresses: the good client connects from 127.0.0.1, every attacker from "
+             "127.0.0.2%s, so that a limit per address meets only the attacker\n",
+             floods);
+    tool_cat(buf, len, "- pinning: %s\n",
+             cfg.pin ? "server on CPU 0; good client and attacker on CPU 1"
+                     : "none (--no-pin)");
+    tool_cat(
+        buf, len,
+        "- good client: a REQ over the same transport (valid certificate) sends a "
+        "request every %ld ms; a request unanswered after %ld ms counts as timed out "
+        "and the client reconnects; latency counts requests sent while the attack ran "
+        "(at least %d intervals)\n",
+        cfg.interval_ms, cfg.timeout_ms, RUN_MIN_WINDOW_INTERVALS);
+    tool_cat(
+        buf, len,
+        "- server figures: /proc/PID/status, /proc/PID/fd, /proc/PID/stat. before: "
+        "%ld ms after the good client's first reply; peak: sampled every %d ms while "
+        "the attack ran, RSS peak = max(samples, VmHWM), VmSize peak = VmPeak; after: "
+        "once the attack closed its connections, polled every %d ms until the fds are "
+        "back to the baseline and RSS moves < %d KiB for %d ms, at most %.1f s; CPU: "
+        "utime + stime from before to after\n",
+        cfg.baseline_ms, RUN_SAMPLE_MS, RUN_SETTLE_POLL_MS, RUN_SETTLE_KB,
+        RUN_SETTLE_STABLE_MS, cfg.settle_ms / 1000.0);
+    tool_cat(buf, len,
+             "- parameters: declared-size %ld x %s, hold %.1f s; declared-trickle %ld x "
+             "%s at %s/s for %.1f s; multipart %ld frames; preauth %ld connections, hold "
+             "%.1f s; keyupdate %ld; soak %ld cycles (at most %.0f s); unauth-reconnect "
+             "%.1f s\n",
+             p->declared_conns, dsize, p->declared_hold_ms / 1000.0, p->trickle_conns,
+             tsize, trate, p->trickle_ms / 1000.0, p->multipart_frames, p->flood_conns,
+             p->flood_hold_ms / 1000.0, p->keyupdates, p->soak_cycles,
+             p->soak_ms / 1000.0, p->unauth_ms / 1000.0);
 }
 
 /* ---- main
@@ -682,7 +660,7 @@ int hs_run_main(int argc, char **argv)
     }
     self_exe[n] = '\0';
     char probe[PATH_MAX + 16];
-    hs_fmt(probe, sizeof(probe), "%s/ca.pem", cfg.certs);
+    tool_fmt(probe, sizeof(probe), "%s/ca.pem", cfg.certs);
     if (access(probe, R_OK) != 0 || access(cfg.server, X_OK) != 0) {
         hs_log("run", "need %s and an executable %s", probe, cfg.server);
         return 2;
@@ -691,14 +669,10 @@ int hs_run_main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGALRM, on_signal);
-    atexit(hs_child_kill_all);
-    long nofile = hs_raise_nofile();
-    if (cfg.pin) {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : 0, &set);
-        sched_setaffinity(0, sizeof(set), &set);
-    }
+    atexit(tool_child_kill_all);
+    long nofile = tool_raise_nofile();
+    if (cfg.pin)
+        tool_pin(sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : 0);
 
     hs_row_t *rows = calloc(hs_attack_count * 2, sizeof(*rows));
     if (rows == NULL)

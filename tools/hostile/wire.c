@@ -38,7 +38,7 @@ static void set_end(hw_conn_t *c, hw_end_t e, const char *fmt, ...)
     if (c->end != HW_OPEN)
         return;
     c->end = e;
-    c->ended_ms = hs_now_ms();
+    c->ended_ms = tool_now_ms();
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(c->why, sizeof(c->why), fmt, ap);
@@ -90,14 +90,14 @@ static SSL_CTX *ctx_new(const char *certs, int with_cert)
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     SSL_CTX_set_info_callback(ctx, on_info);
     SSL_CTX_set_msg_callback(ctx, on_msg);
-    hs_fmt(path, sizeof(path), "%s/ca.pem", certs);
+    tool_fmt(path, sizeof(path), "%s/ca.pem", certs);
     if (SSL_CTX_load_verify_locations(ctx, path, NULL) != 1)
         goto fail;
     if (with_cert) {
-        hs_fmt(path, sizeof(path), "%s/client.pem", certs);
+        tool_fmt(path, sizeof(path), "%s/client.pem", certs);
         if (SSL_CTX_use_certificate_chain_file(ctx, path) != 1)
             goto fail;
-        hs_fmt(path, sizeof(path), "%s/client.key", certs);
+        tool_fmt(path, sizeof(path), "%s/client.key", certs);
         if (SSL_CTX_use_PrivateKey_file(ctx, path, SSL_FILETYPE_PEM) != 1 ||
             SSL_CTX_check_private_key(ctx) != 1)
             goto fail;
@@ -144,7 +144,7 @@ void hw_target_free(hw_target_t *t)
 static int wait_fd(int fd, short ev, int64_t deadline)
 {
     for (;;) {
-        int64_t left = deadline - hs_now_ms();
+        int64_t left = deadline - tool_now_ms();
         if (left <= 0)
             return -ETIMEDOUT;
         struct pollfd p = {fd, ev, 0};
@@ -226,7 +226,7 @@ int hw_open(hw_conn_t *c, const hw_target_t *t, SSL_CTX *ctx, int64_t deadline)
 {
     memset(c, 0, sizeof(*c));
     c->fd = -1;
-    c->opened_ms = hs_now_ms();
+    c->opened_ms = tool_now_ms();
     int rc = hw_tcp_start(t, 0, &c->fd);
     if (rc < 0) {
         set_end(c, HW_LOCAL_ERROR, "connect: %s", strerror(-rc));
@@ -285,8 +285,8 @@ void hw_close(hw_conn_t *c, int clean)
     c->fd = -1;
     if (c->end == HW_OPEN) {
         c->end = HW_LOCAL_ERROR;
-        c->ended_ms = hs_now_ms();
-        hs_fmt(c->why, sizeof(c->why), "closed by us");
+        c->ended_ms = tool_now_ms();
+        tool_fmt(c->why, sizeof(c->why), "closed by us");
     }
 }
 
@@ -515,7 +515,7 @@ int hw_poll_many(hw_conn_t **conns, size_t n, int timeout_ms)
 {
     struct pollfd *p = calloc(n > 0 ? n : 1, sizeof(*p));
     if (p == NULL) {
-        hs_sleep_ms(timeout_ms);
+        tool_sleep_ms(timeout_ms);
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
@@ -523,10 +523,11 @@ int hw_poll_many(hw_conn_t **conns, size_t n, int timeout_ms)
         p[i].fd = live ? conns[i]->fd : -1;
         p[i].events = POLLIN | POLLRDHUP;
     }
-    int64_t deadline = hs_now_ms() + timeout_ms;
+    int64_t deadline = tool_now_ms() + timeout_ms;
     int rc;
     do
-        rc = poll(p, n, (int)(deadline - hs_now_ms() > 0 ? deadline - hs_now_ms() : 0));
+        rc = poll(p, n,
+                  (int)(deadline - tool_now_ms() > 0 ? deadline - tool_now_ms() : 0));
     while (rc < 0 && errno == EINTR);
     int open = 0;
     for (size_t i = 0; i < n; i++) {

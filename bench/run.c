@@ -239,7 +239,7 @@ typedef struct tunnels {
     char err[512];
 } tunnels_t;
 
-static tunnels_t tun;
+static tunnels_t tun = {.srv = TOOL_CHILD_NONE, .cli = TOOL_CHILD_NONE};
 
 /* Ports below the kernel's ephemeral range, so that none of the thousands of
  * client connections of a run can hold one while its listener is down. */
@@ -486,10 +486,8 @@ static int expect_line(meas_t *m, tool_child_t *c, const char *want, char *rest,
 
 static int run_meas(meas_t *m)
 {
-    tool_child_t srv, cli[MEM_WORKERS_MAX];
+    tool_child_t srv = TOOL_CHILD_NONE, cli[MEM_WORKERS_MAX];
     int ncli = 0, rc = -1;
-    memset(&srv, 0, sizeof(srv));
-    srv.pid = 0;
     m->err[0] = '\0';
     const char *cname = bench_case_name[m->kase];
     char a_case[32], a_metric[32], a_bind[64], a_size[32], a_count[32], a_certs[PATH_MAX],

@@ -113,6 +113,14 @@ typedef struct tool_child {
     int status;
 } tool_child_t;
 
+/* A child slot that holds no process and no descriptor: what a
+ * tool_child_t must start as, so that killing one never started closes
+ * nothing (a zero-filled one would close fd 0). */
+#define TOOL_CHILD_NONE                                                                  \
+    {                                                                                    \
+        .pid = 0, .pidfd = -1, .in = -1, .out = -1, .status = -1                         \
+    }
+
 /* tool_child_spawn flags. STDOUT_NULL: its stdout goes to /dev/null, not to
  * us. PIN_OR_FAIL: it exits with 126 before exec when it cannot be pinned;
  * without it, it runs unpinned. */

@@ -148,6 +148,21 @@ extern "C" {
  * at zmq_bind. */
 #define ZMTLS_SESSION_LIFETIME (ZMTLS_OPTION_BASE + 18)
 
+/* Integer options (int), bind side: repeat offenders. A source address
+ * that fails authentication ZMTLS_OFFENDER_FAILURES times within
+ * ZMTLS_OFFENDER_WINDOW ms is banned: its connections are closed right
+ * after accept, before any TLS work, and reported as ZMQ_EVENT_ACCEPT_FAILED
+ * with EACCES. The first ban lasts ZMTLS_OFFENDER_BAN ms; each further ban
+ * of the same address within 10 minutes of the last doubles, up to an hour.
+ * Each listener remembers at most 256 addresses (the least recently seen
+ * make room). ZMTLS_OFFENDER_FAILURES 0 turns this off. Read at zmq_bind.
+ *   ZMTLS_OFFENDER_FAILURES  default 20, >= 0
+ *   ZMTLS_OFFENDER_WINDOW    ms, default 60000, >= 1
+ *   ZMTLS_OFFENDER_BAN       ms, default 10000, >= 1 */
+#define ZMTLS_OFFENDER_FAILURES (ZMTLS_OPTION_BASE + 20)
+#define ZMTLS_OFFENDER_WINDOW   (ZMTLS_OPTION_BASE + 21)
+#define ZMTLS_OFFENDER_BAN      (ZMTLS_OPTION_BASE + 22)
+
 /* Defaults and bounds of the integer options above. */
 #define ZMTLS_AUTH_IVL_DEFAULT            1000
 #define ZMTLS_AUTH_IVL_MAX_DEFAULT        60000
@@ -160,6 +175,9 @@ extern "C" {
 #define ZMTLS_SESSION_LIFETIME_DEFAULT    3600
 #define ZMTLS_SESSION_LIFETIME_MAX        604800
 #define ZMTLS_TLS_UPDATES_MAX_DEFAULT     60
+#define ZMTLS_OFFENDER_FAILURES_DEFAULT   20
+#define ZMTLS_OFFENDER_WINDOW_DEFAULT     60000
+#define ZMTLS_OFFENDER_BAN_DEFAULT        10000
 
 /*
  * Monitor events for tls:// endpoints use libzmq's codes and two-frame

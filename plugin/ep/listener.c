@@ -9,13 +9,15 @@
  * Handshakes in progress (accept to ZMTP READY) are capped per listener
  * and per source address (ZMTLS_HANDSHAKES_MAX / _PER_ADDR): a connection
  * over a cap is closed right after accept, before any TLS work, and
- * reported as ACCEPT_FAILED (ENOBUFS, EBUSY). Such peers cost an accept
- * and a close, nothing more.
+ * reported as ACCEPT_FAILED (ENOBUFS, EBUSY). So is a connection from an
+ * address banned for repeated authentication failures (EACCES,
+ * policy/offender.h). Such peers cost an accept and a close, nothing more.
  */
 #include "ep/ep.h"
 
 #include "conn/conn.h"
 #include "io/io.h"
+#include "policy/offender.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -46,7 +48,8 @@ typedef struct listener {
     ls_peer_t *peers;
     int handshakes; /* peers not established yet */
     int npeers;
-    int npeers_peak; /* since memory was last given back */
+    int npeers_peak;              /* since memory was last given back */
+    policy_offenders_t offenders; /* ZMTLS_OFFENDER_* */
     int draining;
 } listener_t;
 
@@ -105,6 +108,21 @@ static int ls_same_host(const struct sockaddr_storage *a,
         return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
                       &((const struct sockaddr_in6 *)b)->sin6_addr,
                       sizeof(struct in6_addr)) == 0;
+    return 0;
+}
+
+/* The IP bytes of a source address; 0 for another family. */
+static size_t ls_host_bytes(const struct sockaddr_storage *a, const uint8_t **out)
+{
+    if (a->ss_family == AF_INET) {
+        *out = (const uint8_t *)&((const struct sockaddr_in *)a)->sin_addr;
+        return 4;
+    }
+    if (a->ss_family == AF_INET6) {
+        *out = (const uint8_t *)&((const struct sockaddr_in6 *)a)->sin6_addr;
+        return 16;
+    }
+    *out = NULL;
     return 0;
 }
 
@@ -190,6 +208,11 @@ static void ls_ended(conn_t *c, void *arg, conn_end_t why, uint32_t value)
 {
     ls_peer_t *p = arg;
     listener_t *ls = p->ls;
+    if (why == CONN_END_AUTH && !p->established) {
+        const uint8_t *host;
+        size_t len = ls_host_bytes(&p->addr, &host);
+        (void)policy_offenders_failed(&ls->offenders, host, len, rx_now(ls->loop));
+    }
     ls_peer_remove(p);
     if (ls->draining && ls->peers == NULL)
         ls_free(ls);
@@ -211,7 +234,11 @@ static void ls_accept(listener_t *ls)
             rx_timer_start(ls->loop, &ls->pause, LS_ACCEPT_PAUSE_MS);
             return;
         }
-        int over = ls_over_caps(ls, &addr);
+        const uint8_t *host;
+        size_t hlen = ls_host_bytes(&addr, &host);
+        int over = policy_offenders_banned(&ls->offenders, host, hlen, rx_now(ls->loop))
+                       ? EACCES
+                       : ls_over_caps(ls, &addr);
         if (over != 0) {
             close(fd);
             ls_emit(ls, ZMQ_EVENT_ACCEPT_FAILED, (uint32_t)over);
@@ -296,6 +323,8 @@ int ep_listener_start(ep_cfg_t *cfg, int fd, ep_t **out)
     ls->base.cfg = cfg;
     ls->loop = io_loop();
     ls->fd = fd;
+    policy_offenders_init(&ls->offenders, (unsigned)cfg->offender_failures,
+                          (uint64_t)cfg->offender_window, (uint64_t)cfg->offender_ban);
     rx_io_init(&ls->io, fd, 0, ls_on_io, ls);
     rx_timer_init(&ls->pause, ls_on_pause, ls);
     int rc = rx_io_start(ls->loop, &ls->io, RX_READ);

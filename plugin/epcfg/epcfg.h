@@ -62,6 +62,10 @@ typedef struct ep_cfg {
     /* bind: handshakes in progress on the listener, and from one address */
     int handshakes_max;
     int handshakes_per_addr;
+    /* bind: repeat offenders (policy/offender.h) */
+    int offender_failures;
+    int offender_window;
+    int offender_ban;
 } ep_cfg_t;
 
 /* The bridge configuration for this endpoint's application socket. */

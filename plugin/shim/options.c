@@ -19,6 +19,9 @@ void shim_opts_init(shim_opts_t *o)
     o->multipart_max_bytes = ZMTLS_MULTIPART_MAX_BYTES_DEFAULT;
     o->handshakes_max = ZMTLS_HANDSHAKES_MAX_DEFAULT;
     o->handshakes_per_addr = ZMTLS_HANDSHAKES_PER_ADDR_DEFAULT;
+    o->offender_failures = ZMTLS_OFFENDER_FAILURES_DEFAULT;
+    o->offender_window = ZMTLS_OFFENDER_WINDOW_DEFAULT;
+    o->offender_ban = ZMTLS_OFFENDER_BAN_DEFAULT;
     tls_policy_init(&o->policy);
 }
 
@@ -45,7 +48,8 @@ void shim_opts_free(shim_opts_t *o)
 
 int shim_opts_owns(int option)
 {
-    return option > ZMTLS_OPTION_BASE && option <= ZMTLS_SESSION_LIFETIME;
+    return option > ZMTLS_OPTION_BASE && option <= ZMTLS_OFFENDER_BAN &&
+           option != ZMTLS_OPTION_BASE + 19;
 }
 
 int shim_opts_is_credential(int option)
@@ -98,6 +102,12 @@ static int *opts_int(shim_opts_t *o, int option)
         return &o->handshakes_max;
     case ZMTLS_HANDSHAKES_PER_ADDR:
         return &o->handshakes_per_addr;
+    case ZMTLS_OFFENDER_FAILURES:
+        return &o->offender_failures;
+    case ZMTLS_OFFENDER_WINDOW:
+        return &o->offender_window;
+    case ZMTLS_OFFENDER_BAN:
+        return &o->offender_ban;
     case ZMTLS_VERIFY_DEPTH:
         return &o->policy.verify_depth;
     case ZMTLS_TLS_UPDATES_MAX:
@@ -152,7 +162,11 @@ int shim_opts_set(shim_opts_t *o, int option, const void *val, size_t len)
     memcpy(&v, val, sizeof(v));
     if (option == ZMTLS_MULTIPART_MAX_PARTS && v < 1 && v != -1)
         return -EINVAL;
-    if ((option == ZMTLS_HANDSHAKES_MAX || option == ZMTLS_HANDSHAKES_PER_ADDR) && v < 1)
+    if ((option == ZMTLS_HANDSHAKES_MAX || option == ZMTLS_HANDSHAKES_PER_ADDR ||
+         option == ZMTLS_OFFENDER_WINDOW || option == ZMTLS_OFFENDER_BAN) &&
+        v < 1)
+        return -EINVAL;
+    if (option == ZMTLS_OFFENDER_FAILURES && v < 0)
         return -EINVAL;
     if (option == ZMTLS_AUTH_IVL && v < 1)
         return -EINVAL;

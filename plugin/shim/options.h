@@ -23,6 +23,7 @@ typedef struct shim_opts {
     int multipart_max_parts;
     int64_t multipart_max_bytes;
     int handshakes_max, handshakes_per_addr;
+    int offender_failures, offender_window, offender_ban;
     tls_policy_t policy; /* built into the TLS contexts */
 } shim_opts_t;
 

@@ -110,6 +110,9 @@ static void shim_snapshot(shim_sock_t *e, ep_cfg_t *cfg)
     cfg->multipart_max_bytes = e->opts.multipart_max_bytes;
     cfg->handshakes_max = e->opts.handshakes_max;
     cfg->handshakes_per_addr = e->opts.handshakes_per_addr;
+    cfg->offender_failures = e->opts.offender_failures;
+    cfg->offender_window = e->opts.offender_window;
+    cfg->offender_ban = e->opts.offender_ban;
 }
 
 /* Common start of a tls:// connect or bind: checks, credentials and the

@@ -297,20 +297,6 @@ static void set_caps(void *sock)
     tu_set_int(sock, ZMTLS_HANDSHAKES_MAX, 5);
 }
 
-/* A plain TCP connection to 127.0.0.1:port from source address `src`. */
-static int tcp_connect_from(const char *src, int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    CHECK(fd >= 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    CHECK_EQ(inet_pton(AF_INET, src, &sa.sin_addr), 1);
-    CHECK_EQ(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    sa.sin_port = htons((uint16_t)port);
-    CHECK_EQ(inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr), 1);
-    CHECK_EQ(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    return fd;
-}
-
 static void case_caps(void *ctx)
 {
     tu_peer_t srv;
@@ -318,18 +304,18 @@ static void case_caps(void *ctx)
     int port = tu_endpoint_port(srv.endpoint);
     int held[5];
     for (int i = 0; i < 3; i++) {
-        held[i] = tcp_connect_from("127.0.0.1", port);
+        held[i] = tu_tcp_connect_from("127.0.0.1", port);
         TU_PEER_EXPECT(&srv, ZMQ_EVENT_ACCEPTED);
     }
-    int over = tcp_connect_from("127.0.0.1", port);
+    int over = tu_tcp_connect_from("127.0.0.1", port);
     CHECK_EQ(TU_PEER_EXPECT(&srv, ZMQ_EVENT_ACCEPT_FAILED), EBUSY);
     CHECK_EQ(tu_tcp_wait_closed(over, TU_TIMEOUT_MS), 0);
     close(over);
     for (int i = 3; i < 5; i++) {
-        held[i] = tcp_connect_from("127.0.0.2", port);
+        held[i] = tu_tcp_connect_from("127.0.0.2", port);
         TU_PEER_EXPECT(&srv, ZMQ_EVENT_ACCEPTED);
     }
-    over = tcp_connect_from("127.0.0.2", port);
+    over = tu_tcp_connect_from("127.0.0.2", port);
     CHECK_EQ(TU_PEER_EXPECT(&srv, ZMQ_EVENT_ACCEPT_FAILED), ENOBUFS);
     CHECK_EQ(tu_tcp_wait_closed(over, TU_TIMEOUT_MS), 0);
     close(over);

@@ -34,6 +34,10 @@ int main(void)
     CHECK(ctx != NULL);
     tu_peer_t srv, cli;
     tu_peer_open(&srv, "server", ctx, ZMQ_REP, "server.pem", "server.key", "ca.pem");
+    /* The scanner connects dozens of times without a client certificate
+     * from 127.0.0.1; a server that bans repeat offenders would close the
+     * rest of the scan at accept. */
+    tu_set_int(srv.sock, ZMTLS_OFFENDER_FAILURES, 0);
     tu_peer_bind(&srv);
     tu_peer_open(&cli, "client", ctx, ZMQ_REQ, "client.pem", "client.key", "ca.pem");
     tu_peer_connect(&cli, srv.endpoint);

@@ -87,7 +87,10 @@ def test_option_set_get_roundtrip(preloaded):
         "HANDSHAKES_PER_ADDR": zmtls.HANDSHAKES_PER_ADDR_DEFAULT,
         "VERIFY_DEPTH": zmtls.VERIFY_DEPTH_DEFAULT,
         "TLS_UPDATES_MAX": zmtls.TLS_UPDATES_MAX_DEFAULT,
-        "SESSION_LIFETIME": zmtls.SESSION_LIFETIME_DEFAULT}
+        "SESSION_LIFETIME": zmtls.SESSION_LIFETIME_DEFAULT,
+        "OFFENDER_FAILURES": zmtls.OFFENDER_FAILURES_DEFAULT,
+        "OFFENDER_WINDOW": zmtls.OFFENDER_WINDOW_DEFAULT,
+        "OFFENDER_BAN": zmtls.OFFENDER_BAN_DEFAULT}
     assert all(r["strings_ok"].values()), r["strings_ok"]
     assert r["nul_stripped"] == "with-nul.example"
     assert r["big_ok"]

@@ -66,12 +66,18 @@ static void rt_msg_cb(int write_p, int version, int content_type, const void *bu
 
 void rt_open(rt_conn_t *c, SSL_CTX *ctx, int port, SSL_SESSION *resume)
 {
+    rt_open_from(c, ctx, NULL, port, resume);
+}
+
+void rt_open_from(rt_conn_t *c, SSL_CTX *ctx, const char *src, int port,
+                  SSL_SESSION *resume)
+{
     /* SSL_write on a socket the server has closed must fail, not kill us. */
     signal(SIGPIPE, SIG_IGN);
     memset(c, 0, sizeof *c);
     c->alert_sent = c->alert_received = -1;
     c->why = "";
-    c->fd = tu_tcp_connect(port);
+    c->fd = tu_tcp_connect_from(src, port);
     int fl = fcntl(c->fd, F_GETFL);
     CHECK(fl >= 0);
     CHECK_EQ(fcntl(c->fd, F_SETFL, fl | O_NONBLOCK), 0);

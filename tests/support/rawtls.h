@@ -59,6 +59,9 @@ typedef struct rt_conn {
 /* TCP connect to 127.0.0.1:port (blocking connect, then non-blocking) and
  * an SSL object on it. resume: a session to offer (NULL for none). */
 void rt_open(rt_conn_t *c, SSL_CTX *ctx, int port, SSL_SESSION *resume);
+/* The same from source address src (tu_tcp_connect_from). */
+void rt_open_from(rt_conn_t *c, SSL_CTX *ctx, const char *src, int port,
+                  SSL_SESSION *resume);
 void rt_close(rt_conn_t *c);
 
 /* Drives the handshake. 0 once this side completed it, -1 when it failed

@@ -611,8 +611,18 @@ static struct sockaddr_in tu_loopback(int port)
 
 int tu_tcp_connect(int port)
 {
+    return tu_tcp_connect_from(NULL, port);
+}
+
+int tu_tcp_connect_from(const char *src, int port)
+{
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     CHECK(fd >= 0);
+    if (src != NULL) {
+        struct sockaddr_in from = {.sin_family = AF_INET};
+        CHECK_EQ(inet_pton(AF_INET, src, &from.sin_addr), 1);
+        CHECK_EQ(bind(fd, (struct sockaddr *)&from, sizeof from), 0);
+    }
     struct sockaddr_in sa = tu_loopback(port);
     /* Loopback connects complete or fail at once; no deadline needed. */
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {

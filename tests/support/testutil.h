@@ -234,6 +234,9 @@ int tu_roundtrip_str(void *client, void *server, const char *s, int timeout_ms);
 
 /* Blocking connect to 127.0.0.1:port; returns the fd. */
 int tu_tcp_connect(int port);
+/* The same from source address src ("127.0.0.2": any 127/8 address works on
+ * Linux loopback); NULL: the system's choice. */
+int tu_tcp_connect_from(const char *src, int port);
 /* Sends all of buf; returns 0, or -1 when the peer is already gone. */
 int tu_tcp_send(int fd, const void *buf, size_t len);
 /* Reads and discards until the peer closes (recv returns 0 or fails with

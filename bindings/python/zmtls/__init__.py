@@ -52,6 +52,8 @@ __all__ = [
     "MULTIPART_MAX_BYTES_DEFAULT", "HANDSHAKES_MAX_DEFAULT",
     "HANDSHAKES_PER_ADDR_DEFAULT", "VERIFY_DEPTH_DEFAULT", "VERIFY_DEPTH_MAX",
     "SESSION_LIFETIME_DEFAULT", "SESSION_LIFETIME_MAX", "TLS_UPDATES_MAX_DEFAULT",
+    "OFFENDER_FAILURES", "OFFENDER_WINDOW", "OFFENDER_BAN",
+    "OFFENDER_FAILURES_DEFAULT", "OFFENDER_WINDOW_DEFAULT", "OFFENDER_BAN_DEFAULT",
     "OPTIONS", "STRING_OPTIONS", "INT_OPTIONS", "INT64_OPTIONS", "option_id",
     "library_path", "is_active", "load",
     "reexec_with_preload", "version", "last_error", "setsockopt", "getsockopt",
@@ -103,6 +105,13 @@ TLS_UPDATES_MAX = OPTION_BASE + 17
 #: Bind side: seconds one full handshake may be resumed (int,
 #: 1..SESSION_LIFETIME_MAX).
 SESSION_LIFETIME = OPTION_BASE + 18
+#: Bind side: authentication failures from one address that earn a ban
+#: (int, >= 0; 0: off).
+OFFENDER_FAILURES = OPTION_BASE + 20
+#: Bind side: the window those failures are counted in, ms (int, >= 1).
+OFFENDER_WINDOW = OPTION_BASE + 21
+#: Bind side: the first ban, ms; later ones double (int, >= 1).
+OFFENDER_BAN = OPTION_BASE + 22
 
 AUTH_IVL_DEFAULT = 1000
 AUTH_IVL_MAX_DEFAULT = 60000
@@ -115,6 +124,9 @@ VERIFY_DEPTH_MAX = 100
 SESSION_LIFETIME_DEFAULT = 3600
 SESSION_LIFETIME_MAX = 604800
 TLS_UPDATES_MAX_DEFAULT = 60
+OFFENDER_FAILURES_DEFAULT = 20
+OFFENDER_WINDOW_DEFAULT = 60000
+OFFENDER_BAN_DEFAULT = 10000
 
 #: name -> id for every zmtls option.
 OPTIONS = collections.OrderedDict(
@@ -123,14 +135,16 @@ OPTIONS = collections.OrderedDict(
                  "CA_PEM", "SERVER_NAME", "AUTH_IVL", "AUTH_IVL_MAX",
                  "AUTH_STOP", "RESUME", "MULTIPART_MAX_PARTS",
                  "MULTIPART_MAX_BYTES", "HANDSHAKES_MAX", "HANDSHAKES_PER_ADDR",
-                 "VERIFY_DEPTH", "TLS_UPDATES_MAX", "SESSION_LIFETIME"))
+                 "VERIFY_DEPTH", "TLS_UPDATES_MAX", "SESSION_LIFETIME",
+                 "OFFENDER_FAILURES", "OFFENDER_WINDOW", "OFFENDER_BAN"))
 STRING_OPTIONS = frozenset(OPTIONS[n] for n in (
     "CERT_FILE", "KEY_FILE", "CA_FILE", "CERT_PEM", "KEY_PEM", "CA_PEM",
     "SERVER_NAME"))
 INT_OPTIONS = frozenset((AUTH_IVL, AUTH_IVL_MAX, AUTH_STOP, RESUME,
                          MULTIPART_MAX_PARTS, MULTIPART_MAX_BYTES,
                          HANDSHAKES_MAX, HANDSHAKES_PER_ADDR, VERIFY_DEPTH,
-                         TLS_UPDATES_MAX, SESSION_LIFETIME))
+                         TLS_UPDATES_MAX, SESSION_LIFETIME, OFFENDER_FAILURES,
+                         OFFENDER_WINDOW, OFFENDER_BAN))
 #: Integer options that are 64-bit (int64_t) rather than int.
 INT64_OPTIONS = frozenset((MULTIPART_MAX_BYTES,))
 

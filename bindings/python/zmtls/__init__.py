@@ -466,8 +466,9 @@ def configure(sock, cert=None, key=None, ca=None, cert_pem=None, key_pem=None,
     """Set several zmtls options at once; arguments left None are not set.
 
     ``cert``/``key``/``ca`` are PEM file paths (CERT_FILE, KEY_FILE,
-    CA_FILE) and ``crl`` a PEM file of CRLs (CRL_FILE); ``*_pem`` are PEM texts (str or bytes), which win over the
-    files. Call before ``connect``/``bind``. Returns ``sock``.
+    CA_FILE) and ``crl`` a PEM file of CRLs (CRL_FILE); ``*_pem`` are PEM
+    texts (str or bytes), which win over the files. Call before
+    ``connect``/``bind``. Returns ``sock``.
     """
     for opt, value in ((CERT_FILE, cert), (KEY_FILE, key), (CA_FILE, ca),
                        (CERT_PEM, cert_pem), (KEY_PEM, key_pem),

@@ -155,8 +155,9 @@ extern "C" {
  * CA is checked against the CRL of the CA that issued it, so the file
  * must hold a CRL for every CA in the chain (intermediates' included): a
  * chain with a CA whose CRL is missing is refused (HANDSHAKE_FAILED_AUTH
- * 48, unknown_ca), as is one checked against an expired CRL (45) or a CRL
- * whose signature does not verify (42). A peer whose certificate, or any
+ * 48, unknown_ca), as is one checked against an expired CRL (45); a CRL
+ * whose signature does not verify fails the handshake with 51
+ * (decrypt_error, HANDSHAKE_FAILED_PROTOCOL). A peer whose certificate, or any
  * intermediate above it, is revoked is refused in the handshake
  * (HANDSHAKE_FAILED_AUTH 44, certificate_revoked) on both sides. A server
  * resumes a session (ZMTLS_RESUME) only while the client certificate it

@@ -17,6 +17,7 @@
  *        ZMTLS_CERT  PEM certificate (chain) file
  *        ZMTLS_KEY   PEM private key file
  *        ZMTLS_CA    PEM file of the certificate authorities trusted for peers
+ *        ZMTLS_CRL   PEM file of certificate revocation lists (ZMTLS_CRL_FILE)
  *
  * A bind needs a certificate, a key and a CA (it always asks clients for a
  * certificate and verifies it). A connect needs a CA, or uses the system
@@ -147,6 +148,25 @@ extern "C" {
  * TLS 1.3 allows a ticket); default ZMTLS_SESSION_LIFETIME_DEFAULT. Read
  * at zmq_bind. */
 #define ZMTLS_SESSION_LIFETIME (ZMTLS_OPTION_BASE + 18)
+
+/* String option, both sides: a PEM file of one or more certificate
+ * revocation lists (environment default ZMTLS_CRL, used when the socket
+ * has none). Set, every certificate of the peer's chain up to the trusted
+ * CA is checked against the CRL of the CA that issued it, so the file
+ * must hold a CRL for every CA in the chain (intermediates' included): a
+ * chain with a CA whose CRL is missing is refused (HANDSHAKE_FAILED_AUTH
+ * 48, unknown_ca), as is one checked against an expired CRL (45); a CRL
+ * whose signature does not verify fails the handshake with 51
+ * (decrypt_error, HANDSHAKE_FAILED_PROTOCOL). A peer whose certificate, or any
+ * intermediate above it, is revoked is refused in the handshake
+ * (HANDSHAKE_FAILED_AUTH 44, certificate_revoked) on both sides. A server
+ * resumes a session (ZMTLS_RESUME) only while the client certificate it
+ * was verified with is not revoked by the CRLs of its current context.
+ * A credential like the *_FILE options above: the file is read at
+ * zmq_connect / zmq_bind (missing: ENOENT; no CRL in it: EINVAL) and
+ * setting it on a socket with endpoints rebuilds their contexts for the
+ * handshakes that follow. */
+#define ZMTLS_CRL_FILE (ZMTLS_OPTION_BASE + 19)
 
 /* Integer options (int), bind side: repeat offenders. A source address
  * that fails authentication ZMTLS_OFFENDER_FAILURES times within

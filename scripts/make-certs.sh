@@ -15,11 +15,18 @@
 #   chainN.pem .key (N = 1..5)    leaf under N intermediates (int1 <- ca, int2 <- int1,
 #                                 ...), the file holding the leaf then its
 #                                 intermediates; client and server use
+#   revoked-client.pem .key       client signed by the CA, revoked
+#   revoked-server.pem .key       server signed by the CA (as server.pem), revoked
+#   crl-revoked.pem               the CA's CRL revoking revoked-client and revoked-server
+#   crl-empty.pem                 the CA's CRL revoking nothing
+#   crl-chain1.pem                crl-revoked.pem then int1's CRL revoking nothing:
+#                                 a CRL for each CA of chain1's chain
+#   crl-int1-revoked.pem          the CA's CRL revoking int1, then int1's empty CRL
 # EC P-256 keys unless said otherwise. Idempotent: does nothing when the
 # last file made exists.
 set -eu
 dir=${1:?usage: make-certs.sh DIR}
-[ -f "$dir/ca.pem" ] && [ -f "$dir/chain5.pem" ] && exit 0
+[ -f "$dir/ca.pem" ] && [ -f "$dir/crl-int1-revoked.pem" ] && exit 0
 mkdir -p "$dir"
 cd "$dir"
 umask 077
@@ -110,6 +117,34 @@ for who in server client; do
         -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" -out pinned-$who.pem
 done
 
+# CRLs need `openssl ca` and its database: crl ISSUER OUT [CERT...] writes
+# ISSUER's CRL revoking the certificates given, valid for ten years.
+crl() {
+    issuer=$1 out=$2
+    shift 2
+    mkdir -p crl.db
+    : > crl.db/index.txt
+    cat > crl.db/ca.cnf <<CNF
+[ ca ]
+default_ca = test
+[ test ]
+database = crl.db/index.txt
+default_md = sha256
+default_crl_days = 3650
+CNF
+    for c in "$@"; do
+        openssl ca -config crl.db/ca.cnf -cert "$issuer.pem" -keyfile "$issuer.key" \
+            -revoke "$c" 2>/dev/null
+    done
+    openssl ca -gencrl -config crl.db/ca.cnf -cert "$issuer.pem" -keyfile "$issuer.key" \
+        -out "$out" 2>/dev/null
+    rm -rf crl.db
+}
+leaf revoked-client ca "revoked client" "DNS:revoked" clientAuth -days 825
+leaf revoked-server ca "localhost" "DNS:localhost,IP:127.0.0.1,IP:::1" serverAuth -days 825
+crl ca crl-revoked.pem revoked-client.pem revoked-server.pem
+crl ca crl-empty.pem
+
 # Intermediates int1 (under the CA) to int5, and a leaf under each.
 issuer=ca
 for n in 1 2 3 4 5; do
@@ -120,6 +155,11 @@ for n in 1 2 3 4 5; do
     signed chain$n int$n "chain $n" "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n$both_uses"
     issuer=int$n
 done
+crl int1 int1-crl.pem
+cat crl-revoked.pem int1-crl.pem > crl-chain1.pem
+crl ca ca-int1-crl.pem int1.pem
+cat ca-int1-crl.pem int1-crl.pem > crl-int1-revoked.pem
+rm -f int1-crl.pem ca-int1-crl.pem
 for n in 1 2 3 4 5; do
     i=$n
     while [ "$i" -ge 1 ]; do

@@ -42,19 +42,20 @@ void shim_opts_free(shim_opts_t *o)
     free(o->cert_pem);
     opts_wipe_free(o->key_pem);
     free(o->ca_pem);
+    free(o->crl_file);
     free(o->server_name);
     memset(o, 0, sizeof(*o));
 }
 
 int shim_opts_owns(int option)
 {
-    return option > ZMTLS_OPTION_BASE && option <= ZMTLS_OFFENDER_BAN &&
-           option != ZMTLS_OPTION_BASE + 19;
+    return option > ZMTLS_OPTION_BASE && option <= ZMTLS_OFFENDER_BAN;
 }
 
 int shim_opts_is_credential(int option)
 {
-    return option >= ZMTLS_CERT_FILE && option <= ZMTLS_CA_PEM;
+    return (option >= ZMTLS_CERT_FILE && option <= ZMTLS_CA_PEM) ||
+           option == ZMTLS_CRL_FILE;
 }
 
 int shim_opts_is_policy(int option)
@@ -80,6 +81,8 @@ static char **opts_string(shim_opts_t *o, int option)
         return &o->ca_pem;
     case ZMTLS_SERVER_NAME:
         return &o->server_name;
+    case ZMTLS_CRL_FILE:
+        return &o->crl_file;
     default:
         return NULL;
     }
@@ -232,12 +235,15 @@ int shim_opts_tls_ctx(const shim_opts_t *o, int is_server, SSL_CTX **out, char *
     c.cert_file = o->cert_file;
     c.key_file = o->key_file;
     c.ca_file = o->ca_file;
+    c.crl_file = o->crl_file;
     if (c.cert_pem == NULL && c.cert_file == NULL)
         c.cert_file = opts_env("ZMTLS_CERT");
     if (c.key_pem == NULL && c.key_file == NULL)
         c.key_file = opts_env("ZMTLS_KEY");
     if (c.ca_pem == NULL && c.ca_file == NULL)
         c.ca_file = opts_env("ZMTLS_CA");
+    if (c.crl_file == NULL)
+        c.crl_file = opts_env("ZMTLS_CRL");
     io_fork_guard_enter();
     int rc = tls_ctx_new(out, is_server, &c, &o->policy, err, errlen);
     io_fork_guard_leave();

@@ -17,6 +17,7 @@
 typedef struct shim_opts {
     char *cert_file, *key_file, *ca_file;
     char *cert_pem, *key_pem, *ca_pem;
+    char *crl_file;
     char *server_name;
     int auth_ivl, auth_ivl_max, auth_stop;
     int resume;
@@ -45,7 +46,7 @@ int shim_opts_set(shim_opts_t *o, int option, const void *val, size_t len);
 int shim_opts_get(const shim_opts_t *o, int option, void *val, size_t *len);
 
 /* Builds the TLS context for a connect (is_server 0) or bind (1): socket
- * options first, then ZMTLS_CERT / ZMTLS_KEY / ZMTLS_CA from the
+ * options first, then ZMTLS_CERT / ZMTLS_KEY / ZMTLS_CA / ZMTLS_CRL from the
  * environment. Errors as tls_ctx_new, with the reason in err. */
 int shim_opts_tls_ctx(const shim_opts_t *o, int is_server, SSL_CTX **out, char *err,
                       size_t errlen);

@@ -31,6 +31,7 @@ typedef struct tls_creds {
     const char *cert_pem;
     const char *key_pem;
     const char *ca_pem;
+    const char *crl_file; /* CRLs the peer's chain is checked against */
 } tls_creds_t;
 
 /* What a context enforces besides its credentials: the zmtls options of
@@ -54,6 +55,10 @@ void tls_policy_init(tls_policy_t *p);
  * Client: CA optional (the system trust store when absent); certificate and
  * key optional but must come together. Server certificates are verified.
  * Checks that the key matches the certificate.
+ * With crl_file, both sides check every certificate of the peer's chain
+ * against the CRL of its issuer (a missing CRL fails verification) and
+ * refuse a revoked one (alert 44); a server resumes only sessions whose
+ * client certificate those CRLs do not revoke.
  * Returns 0 and *out (one reference), or -ENOENT (file missing), -EACCES
  * (file unreadable), -EINVAL (unusable content, key mismatch, missing
  * required credential), -ENOMEM. On failure writes a one-line reason (never
@@ -182,7 +187,8 @@ int tls_ssl_resume(SSL *ssl, const char *key); /* the same on a raw SSL */
  * tickets carry the time of the full handshake they descend from, and a
  * ticket is refused (a full handshake follows) once the context's timeout
  * (the policy's session_lifetime) has passed since then, or once the
- * client certificate it was issued for has expired. Time is the clock
+ * client certificate it was issued for has expired or is revoked by the
+ * CRLs of the context's store (when it checks CRLs). Time is the clock
  * certificates are verified by: the fixed time of the connection's
  * X509_VERIFY_PARAM when one is set, else now. 0 or -ENOMEM. */
 int tls_ctx_enable_ticket_policy(SSL_CTX *ctx);

@@ -443,6 +443,54 @@ static int tls_load_ca(SSL_CTX *ctx, int is_server, const tls_src_t *src, char *
     return 0;
 }
 
+/* Revocation lists, in the store the peer's chain is verified against.
+ * Every certificate of the chain is checked (CRL_CHECK_ALL), not only the
+ * peer's own: with a revoked intermediate its whole subtree must go, and
+ * a CA whose CRL is missing fails verification rather than passing
+ * unchecked. The flags go on the context's verify parameters, which every
+ * connection copies (and tls_session.c reads to know CRLs are in use). */
+static int tls_load_crl(SSL_CTX *ctx, const tls_src_t *src, char *err, size_t errlen)
+{
+    char label[256];
+    tls_input_t in;
+    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+    X509_CRL *crl;
+    int rc, count = 0;
+
+    tls_src_label(label, sizeof label, src);
+    rc = tls_input_open(&in, src, label, err, errlen);
+    if (rc != 0) {
+        return rc;
+    }
+    ERR_clear_error();
+    while ((crl = PEM_read_bio_X509_CRL(in.bio, NULL, tls_no_password, NULL)) != NULL) {
+        if (X509_STORE_add_crl(store, crl) != 1) {
+            X509_CRL_free(crl);
+            tls_err(err, errlen, "%s: CRL rejected (%s)", label, tls_consume_reason());
+            tls_input_release(&in);
+            return -EINVAL;
+        }
+        X509_CRL_free(crl);
+        count++;
+    }
+    if (count == 0 || !tls_only_eof_in_queue()) {
+        tls_err(err, errlen, "%s: %s (%s)", label,
+                count == 0 ? "no usable CRL" : "bad CRL", tls_consume_reason());
+        tls_input_release(&in);
+        return -EINVAL;
+    }
+    ERR_clear_error();
+    tls_input_release(&in);
+    if (X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx),
+                                    X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL) !=
+        1) {
+        tls_err(err, errlen, "%s: cannot enable CRL checks (%s)", label,
+                tls_consume_reason());
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 /* ---- policy --------------------------------------------------------------- */
 
 void tls_policy_init(tls_policy_t *p)
@@ -594,11 +642,12 @@ static int tls_ctx_configure(SSL_CTX *ctx, int is_server, const tls_policy_t *po
     return 0;
 }
 
-/* Our certificate chain and key (which must match), and the CA the peer is
- * verified against. 0 or a negative errno with the reason in err. */
+/* Our certificate chain and key (which must match), and the CA (and CRLs)
+ * the peer is verified against. 0 or a negative errno with the reason in
+ * err. */
 static int tls_ctx_load(SSL_CTX *ctx, int is_server, const tls_src_t *cert,
-                        const tls_src_t *key, const tls_src_t *ca, char *err,
-                        size_t errlen)
+                        const tls_src_t *key, const tls_src_t *ca, const tls_src_t *crl,
+                        char *err, size_t errlen)
 {
     int rc;
     if (tls_set(cert->pem) || tls_set(cert->file)) {
@@ -616,13 +665,19 @@ static int tls_ctx_load(SSL_CTX *ctx, int is_server, const tls_src_t *cert,
             return -EINVAL;
         }
     }
-    if (tls_set(ca->pem) || tls_set(ca->file))
-        return tls_load_ca(ctx, is_server, ca, err, errlen);
-    /* Client without a CA: trust what the system trusts. A missing system
-     * store is not an error here; verification will fail later with a
-     * precise reason instead. */
-    ERR_clear_error();
-    (void)SSL_CTX_set_default_verify_paths(ctx);
+    if (tls_set(ca->pem) || tls_set(ca->file)) {
+        rc = tls_load_ca(ctx, is_server, ca, err, errlen);
+        if (rc != 0)
+            return rc;
+    } else {
+        /* Client without a CA: trust what the system trusts. A missing
+         * system store is not an error here; verification will fail later
+         * with a precise reason instead. */
+        ERR_clear_error();
+        (void)SSL_CTX_set_default_verify_paths(ctx);
+    }
+    if (tls_set(crl->file))
+        return tls_load_crl(ctx, crl, err, errlen);
     return 0;
 }
 
@@ -651,6 +706,7 @@ int tls_ctx_new(SSL_CTX **out, int is_server, const tls_creds_t *creds,
     tls_src_t cert = {"certificate", creds->cert_file, creds->cert_pem};
     tls_src_t key = {"private key", creds->key_file, creds->key_pem};
     tls_src_t ca = {"CA", creds->ca_file, creds->ca_pem};
+    tls_src_t crl = {"CRL", creds->crl_file, NULL};
     int have_cert = tls_set(cert.pem) || tls_set(cert.file);
     int have_key = tls_set(key.pem) || tls_set(key.file);
     int have_ca = tls_set(ca.pem) || tls_set(ca.file);
@@ -682,7 +738,7 @@ int tls_ctx_new(SSL_CTX **out, int is_server, const tls_creds_t *creds,
     }
     int rc = tls_ctx_configure(ctx, is_server, policy, side, err, errlen);
     if (rc == 0)
-        rc = tls_ctx_load(ctx, is_server, &cert, &key, &ca, err, errlen);
+        rc = tls_ctx_load(ctx, is_server, &cert, &key, &ca, &crl, err, errlen);
     ERR_clear_error();
     if (rc != 0) {
         SSL_CTX_free(ctx);

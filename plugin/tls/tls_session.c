@@ -18,7 +18,8 @@
  * hold. Each ticket carries (encrypted, as ticket app data) the time of
  * the full handshake its session descends from; tickets older than the
  * context's timeout by that measure, or issued for a certificate that has
- * expired since, get a full handshake instead.
+ * expired since or that the context's CRLs revoke, get a full handshake
+ * instead.
  */
 #include "tls/tls.h"
 
@@ -244,8 +245,32 @@ static int tls_ticket_generate(SSL *ssl, void *arg)
     return 1;
 }
 
+/* When the context checks CRLs (tls_ctx.c): the session's client
+ * certificate verifies against the context's store now, CRLs included. A
+ * ticket holds that certificate but not the intermediates the client sent
+ * with it, so only a chain the store completes on its own can be checked
+ * here; any other client makes a full handshake, in which its whole chain
+ * is checked again. */
+static int tls_session_not_revoked(SSL *ssl, X509 *peer)
+{
+    X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+    if ((X509_VERIFY_PARAM_get_flags(vp) & X509_V_FLAG_CRL_CHECK) == 0)
+        return 1;
+    X509_STORE_CTX *sctx = X509_STORE_CTX_new();
+    int ok = sctx != NULL &&
+             X509_STORE_CTX_init(sctx, SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl)), peer,
+                                 NULL) == 1 &&
+             X509_STORE_CTX_set_default(sctx, "ssl_client") == 1 &&
+             X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(sctx), vp) == 1 &&
+             X509_verify_cert(sctx) == 1;
+    X509_STORE_CTX_free(sctx);
+    ERR_clear_error();
+    return ok;
+}
+
 /* After a ticket was decrypted: resume it only while tls_ticket_usable
- * says so. Tickets that did not decrypt get OpenSSL's own answer. */
+ * says so and the context's CRLs do not revoke its client certificate.
+ * Tickets that did not decrypt get OpenSSL's own answer. */
 static SSL_TICKET_RETURN tls_ticket_decrypt(SSL *ssl, SSL_SESSION *s,
                                             const unsigned char *keyname,
                                             size_t keyname_len, SSL_TICKET_STATUS status,
@@ -254,8 +279,10 @@ static SSL_TICKET_RETURN tls_ticket_decrypt(SSL *ssl, SSL_SESSION *s,
     if (status != SSL_TICKET_SUCCESS && status != SSL_TICKET_SUCCESS_RENEW)
         return SSL_TICKET_RETURN_IGNORE_RENEW;
     long lifetime = SSL_CTX_get_timeout(SSL_get_SSL_CTX(ssl));
-    if (!tls_ticket_usable(tls_ticket_auth_time(s), lifetime, SSL_SESSION_get0_peer(s),
-                           tls_verify_now(ssl)))
+    X509 *peer = SSL_SESSION_get0_peer(s);
+    if (!tls_ticket_usable(tls_ticket_auth_time(s), lifetime, peer,
+                           tls_verify_now(ssl)) ||
+        !tls_session_not_revoked(ssl, peer))
         return SSL_TICKET_RETURN_IGNORE_RENEW;
     return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE
                                         : SSL_TICKET_RETURN_USE_RENEW;

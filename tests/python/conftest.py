@@ -58,10 +58,10 @@ def certs(tmp_path_factory):
 
 def child_env(library, extra=None):
     """The environment of a preloaded child: this one, with libzmtls in
-    LD_PRELOAD, the package on PYTHONPATH and no ZMTLS_CERT/KEY/CA defaults
+    LD_PRELOAD, the package on PYTHONPATH and no ZMTLS_CERT/KEY/CA/CRL defaults
     (each scenario says which credentials it uses)."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("ZMTLS_CERT", "ZMTLS_KEY", "ZMTLS_CA", "ZMTLS_REEXECED",
+           if k not in ("ZMTLS_CERT", "ZMTLS_KEY", "ZMTLS_CA", "ZMTLS_CRL", "ZMTLS_REEXECED",
                         "LD_PRELOAD")}
     env["LD_PRELOAD"] = library
     env["ZMTLS_LIBRARY"] = library

@@ -20,6 +20,7 @@ def scenario_options(certs):
                            if n != "KEY_PEM"}
         strings = {"CERT_FILE": certs + "/client.pem", "KEY_FILE": certs + "/client.key",
                    "CA_FILE": certs + "/ca.pem", "SERVER_NAME": "server.example",
+                   "CRL_FILE": certs + "/crl-empty.pem",
                    "CERT_PEM": open(certs + "/client.pem").read(),
                    "CA_PEM": open(certs + "/ca.pem").read()}
         for name, value in strings.items():
@@ -87,7 +88,7 @@ def test_option_set_get_roundtrip(preloaded):
         "HANDSHAKES_PER_ADDR": zmtls.HANDSHAKES_PER_ADDR_DEFAULT,
         "VERIFY_DEPTH": zmtls.VERIFY_DEPTH_DEFAULT,
         "TLS_UPDATES_MAX": zmtls.TLS_UPDATES_MAX_DEFAULT,
-        "SESSION_LIFETIME": zmtls.SESSION_LIFETIME_DEFAULT,
+        "SESSION_LIFETIME": zmtls.SESSION_LIFETIME_DEFAULT, "CRL_FILE": "",
         "OFFENDER_FAILURES": zmtls.OFFENDER_FAILURES_DEFAULT,
         "OFFENDER_WINDOW": zmtls.OFFENDER_WINDOW_DEFAULT,
         "OFFENDER_BAN": zmtls.OFFENDER_BAN_DEFAULT}

@@ -44,7 +44,7 @@ void tu_watchdog(unsigned seconds);
 
 /* Makes ZMTLS_CERT, ZMTLS_KEY and ZMTLS_CA equal to the certificates named
  * (short names as for tu_cert, NULL = unset) for the whole life of the
- * process. When the environment differs, it is changed and the test
+ * process, and ZMTLS_CRL unset. When the environment differs, it is changed and the test
  * re-executes itself (/proc/self/exe with the same argv), because the
  * library may read the environment when it is loaded, before main. Call it
  * first in main, with main's argv. */

@@ -918,6 +918,50 @@ static void test_ticket_policy(void)
     SSL_CTX_free(sctx);
     free(cert);
     free(key);
+
+    /* The same server context (so the same ticket keys) learns of the
+     * revocation after the ticket was issued: the ticket is refused and
+     * the full handshake refuses the certificate (44). */
+    fprintf(stderr, "no resumption once the CRLs revoke the client certificate\n");
+    cctx = make_ctx(0, "revoked-client.pem", "revoked-client.key", "ca.pem");
+    sctx = make_ctx(1, "server.pem", "server.key", "ca.pem");
+    CHECK_EQ(resume_round(cctx, sctx, 0, &resumed, &alert), TLS_OK);
+    CHECK_EQ(resumed, 0);
+    CHECK_EQ(resume_round(cctx, sctx, 0, &resumed, &alert), TLS_OK);
+    CHECK_EQ(resumed, 1);
+    {
+        BIO *b = BIO_new_file(cert_path("crl-revoked.pem"), "r");
+        CHECK(b != NULL);
+        X509_CRL *crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL);
+        CHECK(crl != NULL);
+        CHECK_EQ(X509_STORE_add_crl(SSL_CTX_get_cert_store(sctx), crl), 1);
+        X509_CRL_free(crl);
+        BIO_free(b);
+        CHECK_EQ(X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(sctx),
+                                             X509_V_FLAG_CRL_CHECK |
+                                                 X509_V_FLAG_CRL_CHECK_ALL),
+                 1);
+    }
+    CHECK_EQ(resume_round(cctx, sctx, 0, &resumed, &alert), TLS_E_AUTH);
+    CHECK_EQ(alert, 44);
+    SSL_CTX_free(cctx);
+    SSL_CTX_free(sctx);
+
+    /* A good client under the same CRLs still resumes. */
+    fprintf(stderr, "resumption with CRLs that do not revoke the client\n");
+    cr = (tls_creds_t){0};
+    cr.ca_file = cert_path("ca.pem");
+    cr.cert_file = cert_path("server.pem");
+    cr.key_file = cert_path("server.key");
+    cr.crl_file = cert_path("crl-revoked.pem");
+    CHECK_EQ(tls_ctx_new(&sctx, 1, &cr, NULL, err, sizeof err), 0);
+    cctx = make_ctx(0, "client.pem", "client.key", "ca.pem");
+    CHECK_EQ(resume_round(cctx, sctx, 0, &resumed, &alert), TLS_OK);
+    CHECK_EQ(resumed, 0);
+    CHECK_EQ(resume_round(cctx, sctx, 0, &resumed, &alert), TLS_OK);
+    CHECK_EQ(resumed, 1);
+    SSL_CTX_free(cctx);
+    SSL_CTX_free(sctx);
 }
 
 /* ---- post-handshake message limit ------------------------------------------ */

@@ -158,7 +158,7 @@ static void test_good_contexts(void)
     cr = files(NULL, NULL, "ca.pem");
     CHECK_EQ(try_ctx(0, &cr, err, sizeof err, NULL), 0);
     CHECK_EQ(try_ctx(0, NULL, err, sizeof err, NULL), 0);
-    cr = (tls_creds_t){"", "", "", "", "", ""};
+    cr = (tls_creds_t){"", "", "", "", "", "", ""};
     CHECK_EQ(try_ctx(0, &cr, err, sizeof err, NULL), 0);
 
     /* The same credentials as PEM text. */

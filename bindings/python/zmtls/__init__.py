@@ -48,6 +48,7 @@ __all__ = [
     "CA_PEM", "SERVER_NAME", "AUTH_IVL", "AUTH_IVL_MAX", "AUTH_STOP",
     "RESUME", "MULTIPART_MAX_PARTS", "MULTIPART_MAX_BYTES", "HANDSHAKES_MAX",
     "HANDSHAKES_PER_ADDR", "VERIFY_DEPTH", "TLS_UPDATES_MAX", "SESSION_LIFETIME",
+    "CRL_FILE",
     "AUTH_IVL_DEFAULT", "AUTH_IVL_MAX_DEFAULT", "MULTIPART_MAX_PARTS_DEFAULT",
     "MULTIPART_MAX_BYTES_DEFAULT", "HANDSHAKES_MAX_DEFAULT",
     "HANDSHAKES_PER_ADDR_DEFAULT", "VERIFY_DEPTH_DEFAULT", "VERIFY_DEPTH_MAX",
@@ -105,6 +106,9 @@ TLS_UPDATES_MAX = OPTION_BASE + 17
 #: Bind side: seconds one full handshake may be resumed (int,
 #: 1..SESSION_LIFETIME_MAX).
 SESSION_LIFETIME = OPTION_BASE + 18
+#: Both sides: PEM file of CRLs, one for every CA of the peer's chain
+#: (string; environment default ZMTLS_CRL).
+CRL_FILE = OPTION_BASE + 19
 #: Bind side: authentication failures from one address that earn a ban
 #: (int, >= 0; 0: off).
 OFFENDER_FAILURES = OPTION_BASE + 20
@@ -136,10 +140,11 @@ OPTIONS = collections.OrderedDict(
                  "AUTH_STOP", "RESUME", "MULTIPART_MAX_PARTS",
                  "MULTIPART_MAX_BYTES", "HANDSHAKES_MAX", "HANDSHAKES_PER_ADDR",
                  "VERIFY_DEPTH", "TLS_UPDATES_MAX", "SESSION_LIFETIME",
-                 "OFFENDER_FAILURES", "OFFENDER_WINDOW", "OFFENDER_BAN"))
+                 "CRL_FILE", "OFFENDER_FAILURES", "OFFENDER_WINDOW",
+                 "OFFENDER_BAN"))
 STRING_OPTIONS = frozenset(OPTIONS[n] for n in (
     "CERT_FILE", "KEY_FILE", "CA_FILE", "CERT_PEM", "KEY_PEM", "CA_PEM",
-    "SERVER_NAME"))
+    "SERVER_NAME", "CRL_FILE"))
 INT_OPTIONS = frozenset((AUTH_IVL, AUTH_IVL_MAX, AUTH_STOP, RESUME,
                          MULTIPART_MAX_PARTS, MULTIPART_MAX_BYTES,
                          HANDSHAKES_MAX, HANDSHAKES_PER_ADDR, VERIFY_DEPTH,
@@ -471,12 +476,13 @@ def getsockopt(sock, name_or_id):
 def configure(sock, cert=None, key=None, ca=None, cert_pem=None, key_pem=None,
               ca_pem=None, server_name=None, auth_ivl=None, auth_ivl_max=None,
               auth_stop=None, resume=None, verify_depth=None,
-              tls_updates_max=None, session_lifetime=None):
+              tls_updates_max=None, session_lifetime=None, crl=None):
     """Set several zmtls options at once; arguments left None are not set.
 
     ``cert``/``key``/``ca`` are PEM file paths (CERT_FILE, KEY_FILE,
-    CA_FILE); ``*_pem`` are PEM texts (str or bytes), which win over the
-    files. Call before ``connect``/``bind``. Returns ``sock``.
+    CA_FILE) and ``crl`` a PEM file of CRLs (CRL_FILE); ``*_pem`` are PEM
+    texts (str or bytes), which win over the files. Call before
+    ``connect``/``bind``. Returns ``sock``.
     """
     for opt, value in ((CERT_FILE, cert), (KEY_FILE, key), (CA_FILE, ca),
                        (CERT_PEM, cert_pem), (KEY_PEM, key_pem),
@@ -485,7 +491,8 @@ def configure(sock, cert=None, key=None, ca=None, cert_pem=None, key_pem=None,
                        (AUTH_STOP, auth_stop), (RESUME, resume),
                        (VERIFY_DEPTH, verify_depth),
                        (TLS_UPDATES_MAX, tls_updates_max),
-                       (SESSION_LIFETIME, session_lifetime)):
+                       (SESSION_LIFETIME, session_lifetime),
+                       (CRL_FILE, crl)):
         if value is not None:
             setsockopt(sock, opt, value)
     return sock

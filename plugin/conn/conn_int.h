@@ -173,6 +173,7 @@ struct conn {
     int is_server;
     tls_conn_t *tls;
     conn_phase_t phase;
+    char peer_addr[64]; /* for the log lines; only set when ZMTLS_LOG is on */
 
     rx_io_t io;  /* TCP fd, level-triggered */
     rx_io_t bio; /* bridge ZMQ_FD, edge-triggered */
@@ -218,6 +219,17 @@ void conn_expiry_start(conn_t *c);
 /* A timer of a lower layer fired: run the connection (and tell the owner
  * if it ended). c may be gone afterwards. */
 void conn_drive_from_timer(conn_t *c);
+
+/* ---- conn_log.c -------------------------------------------------------- */
+
+/* The operator's lines (ZMTLS_LOG); each does nothing when logging is off.
+ * conn_log_start: at conn_new (notes the peer's address). */
+void conn_log_start(conn_t *c);
+/* Just before HANDSHAKE_SUCCEEDED. */
+void conn_log_established(conn_t *c);
+/* Inside conn_end, before its events: the handshake failure, or the loss
+ * of an authenticated peer (what DISCONNECTED reports). */
+void conn_log_end(conn_t *c, conn_end_t why, uint32_t value);
 
 /* ---- conn_record.c ----------------------------------------------------- */
 

@@ -12,6 +12,9 @@
  *   conn_record.c   TLS record I/O: decrypted input and encoded output
  *                   buffers, the direct-send message, reads and writes
  *
+ * Beside them, conn_log.c: the operator's lines (ZMTLS_LOG), called by
+ * conn.c and conn_session.c at the outcomes they report.
+ *
  * Every function returning int returns 0 to go on or -1 once the
  * connection has ended (conn_end recorded why); a caller seeing -1 returns
  * -1 itself, touching nothing else.

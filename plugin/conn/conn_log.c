@@ -34,8 +34,10 @@ void conn_log_start(conn_t *c)
 
 static void conn_log_subject(conn_t *c, log_line_t *l)
 {
+    /* Past the TLS phase our handshake completed (tls.h), so the peer's
+     * certificate was accepted: a client refused by the server. */
     tls_peer_info_t pi;
-    if (tls_conn_peer_info(c->tls, &pi) == 0) {
+    if (c->phase > CONN_PH_TLS && tls_conn_peer_info(c->tls, &pi) == 0) {
         log_add_quoted(l, "subject", pi.subject);
         return;
     }

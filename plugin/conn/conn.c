@@ -46,6 +46,7 @@ int conn_end(conn_t *c, conn_end_t why, uint32_t value)
     /* Before DISCONNECTED goes out: whoever reacts to it must not find the
      * peer still listed. */
     peers_remove(c);
+    conn_log_end(c, why, value);
     if (!c->ses.succeeded) {
         if (why == CONN_END_AUTH)
             conn_emit(c, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, value);
@@ -350,6 +351,7 @@ int conn_new(conn_t **out, const ep_cfg_t *cfg, SSL_CTX *tls, int fd, int is_ser
     }
     rx_io_init(&c->io, fd, 0, conn_on_io, c);
     rx_io_init(&c->bio, -1, RX_EDGE, conn_on_io, c);
+    conn_log_start(c);
     rx_timer_init(&c->handshake_timer, conn_on_handshake_timeout, c);
     rx_timer_init(&c->resume_timer, conn_on_resume, c);
     rx_timer_init(&c->expiry_timer, conn_on_expiry, c);

@@ -12,6 +12,9 @@
  *   conn_record.c   TLS record I/O: decrypted input and encoded output
  *                   buffers, the direct-send message, reads and writes
  *
+ * Beside them, conn_log.c: the operator's lines (ZMTLS_LOG), called by
+ * conn.c and conn_session.c at the outcomes they report.
+ *
  * Every function returning int returns 0 to go on or -1 once the
  * connection has ended (conn_end recorded why); a caller seeing -1 returns
  * -1 itself, touching nothing else.
@@ -173,6 +176,7 @@ struct conn {
     int is_server;
     tls_conn_t *tls;
     conn_phase_t phase;
+    char peer_addr[64]; /* for the log lines; only set when ZMTLS_LOG is on */
 
     rx_io_t io;  /* TCP fd, level-triggered */
     rx_io_t bio; /* bridge ZMQ_FD, edge-triggered */
@@ -218,6 +222,17 @@ void conn_expiry_start(conn_t *c);
 /* A timer of a lower layer fired: run the connection (and tell the owner
  * if it ended). c may be gone afterwards. */
 void conn_drive_from_timer(conn_t *c);
+
+/* ---- conn_log.c -------------------------------------------------------- */
+
+/* The operator's lines (ZMTLS_LOG); each does nothing when logging is off.
+ * conn_log_start: at conn_new (notes the peer's address). */
+void conn_log_start(conn_t *c);
+/* Just before HANDSHAKE_SUCCEEDED. */
+void conn_log_established(conn_t *c);
+/* Inside conn_end, before its events: the handshake failure, or the loss
+ * of an authenticated peer (what DISCONNECTED reports). */
+void conn_log_end(conn_t *c, conn_end_t why, uint32_t value);
 
 /* ---- conn_record.c ----------------------------------------------------- */
 

@@ -262,6 +262,7 @@ static int conn_on_ready(conn_t *c, const zmtp_command_t *cmd)
     c->ses.succeeded = 1;
     conn_hb_start(c);
     conn_expiry_start(c);
+    conn_log_established(c);
     conn_emit(c, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0);
     return 0;
 }

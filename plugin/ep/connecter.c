@@ -21,6 +21,7 @@
 
 #include "conn/conn.h"
 #include "io/io.h"
+#include "log/log.h"
 #include "policy/backoff.h"
 
 #include <errno.h>
@@ -121,10 +122,43 @@ static int cn_next_interval(connecter_t *cn, cn_retry_t kind)
     return ivl;
 }
 
+static const char *const cn_retry_names[] = {
+    [CN_RETRY_TRANSIENT] = "transient",
+    [CN_RETRY_AUTH] = "auth",
+    [CN_RETRY_PROTOCOL] = "protocol",
+};
+
+/* ZMTLS_LOG: retries are debug detail; giving up is an outcome (info). */
+static void cn_log_schedule(connecter_t *cn, cn_retry_t kind, int ivl)
+{
+    if (!log_on(ivl < 0 ? LOG_INFO : LOG_DEBUG))
+        return;
+    log_line_t l;
+    log_begin(&l, cn->base.cfg->uri, ivl < 0 ? "gave-up" : "retry", NULL);
+    if (ivl >= 0)
+        log_add(&l, "in_ms=%d", ivl);
+    log_add(&l, "schedule=%s", cn_retry_names[kind]);
+    log_end(&l);
+}
+
+static void cn_log_tcp(connecter_t *cn, const char *verb, int err)
+{
+    if (!log_on(LOG_DEBUG))
+        return;
+    log_line_t l;
+    log_begin(&l, cn->base.cfg->uri, verb, NULL);
+    if (err != 0) {
+        log_add(&l, "errno=%d", err);
+        log_add_quoted(&l, "error", strerror(err));
+    }
+    log_end(&l);
+}
+
 static void cn_schedule(connecter_t *cn, cn_retry_t kind)
 {
     int auth_failure = kind != CN_RETRY_TRANSIENT;
     int ivl = cn_next_interval(cn, kind);
+    cn_log_schedule(cn, kind, ivl);
     if (ivl < 0) {
         cn->state = CN_STOPPED;
         if (cn->lingering)
@@ -138,8 +172,9 @@ static void cn_schedule(connecter_t *cn, cn_retry_t kind)
 }
 
 /* The TCP attempt failed before TLS started: libzmq reports CLOSED. */
-static void cn_tcp_failed(connecter_t *cn)
+static void cn_tcp_failed(connecter_t *cn, int err)
 {
+    cn_log_tcp(cn, "tcp-failed", err);
     rx_io_close(cn->loop, &cn->io);
     rx_timer_stop(cn->loop, &cn->timer);
     if (cn->fd >= 0) {
@@ -237,7 +272,7 @@ static void cn_on_io(rx_io_t *io, unsigned revents)
     if (getsockopt(cn->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
         err = errno;
     if (err != 0) {
-        cn_tcp_failed(cn);
+        cn_tcp_failed(cn, err);
         return;
     }
     cn_start_conn(cn);
@@ -247,7 +282,7 @@ static void cn_on_timer(rx_timer_t *t)
 {
     connecter_t *cn = t->data;
     if (cn->state == CN_CONNECTING) /* ZMQ_CONNECT_TIMEOUT */
-        cn_tcp_failed(cn);
+        cn_tcp_failed(cn, ETIMEDOUT);
     else if (cn->state == CN_IDLE)
         cn_attempt(cn);
 }
@@ -262,6 +297,7 @@ static void cn_attempt(connecter_t *cn)
     hints.ai_family =
         cfg->ep.is_ip_literal ? AF_UNSPEC : (cfg->ipv6 ? AF_UNSPEC : AF_INET);
     hints.ai_flags = cfg->ep.is_ip_literal ? AI_NUMERICHOST : 0;
+    cn_log_tcp(cn, "connecting", 0);
     /* Resolution blocks the I/O thread as it does libzmq's; literals and
      * /etc/hosts names return at once. */
     if (getaddrinfo(cfg->ep.host, port, &hints, &res) != 0 || res == NULL) {
@@ -286,7 +322,7 @@ static void cn_attempt(connecter_t *cn)
         return;
     }
     if (err != EINPROGRESS) {
-        cn_tcp_failed(cn);
+        cn_tcp_failed(cn, err);
         return;
     }
     cn_emit(cn, ZMQ_EVENT_CONNECT_DELAYED, (uint32_t)err);

@@ -166,6 +166,12 @@ typedef struct tls_peer_info {
  * presented no certificate. */
 int tls_conn_peer_info(const tls_conn_t *c, tls_peer_info_t *out);
 
+/* After an authentication failure of our verification: the RFC 2253
+ * subject of the certificate the peer presented, which tls_conn_peer_info
+ * cannot give (OpenSSL keeps only a certificate it accepted). "" when no
+ * certificate was refused. Never NULL. */
+const char *tls_conn_refused_subject(const tls_conn_t *c);
+
 /* Seconds from now until the peer certificate's notAfter (<= 0: expired)
  * once the handshake has completed, resumed or not. 0, or -ENOENT when the
  * peer presented no certificate. */

@@ -37,6 +37,10 @@ struct tls_conn {
     int bio_short; /* the last recv found the socket empty after it */
     /* Why our verify callback refused the peer's chain, or NULL. */
     const char *verify_why;
+    /* The subject of the certificate the peer presented, noted when
+     * verification refused it (OpenSSL keeps only accepted ones); "" if
+     * none was refused. */
+    char refused_subject[256];
 
     /* Handshake messages the peer sent after the handshake: a token bucket
      * of updates_max per minute, in bursts of updates_max (tls_conn.c). */

@@ -58,6 +58,20 @@ int tls_set_peer_name(SSL *ssl, const char *name)
 
 /* ---- verification --------------------------------------------------------- */
 
+static void tls_name_oneline(X509_NAME *name, char *buf, size_t cap);
+
+/* Notes the subject of the leaf being refused, once, for the logs. */
+static void tls_note_refused(X509_STORE_CTX *store)
+{
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    tls_conn_t *c = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
+    X509 *leaf = X509_STORE_CTX_get0_cert(store);
+    if (c == NULL || leaf == NULL || c->refused_subject[0] != '\0')
+        return;
+    tls_name_oneline(X509_get_subject_name(leaf), c->refused_subject,
+                     sizeof(c->refused_subject));
+}
+
 /* Runs for each certificate of the peer's chain once OpenSSL has judged it
  * (ok). OpenSSL accepts a certificate marked CA:TRUE as the peer's own;
  * zmtls does not: it can issue certificates, so it is a CA's key in an end
@@ -71,6 +85,8 @@ int tls_set_peer_name(SSL *ssl, const char *name)
  * be CA:TRUE to serve as a trust anchor at all. */
 int tls_verify_peer(int ok, X509_STORE_CTX *store)
 {
+    if (!ok)
+        tls_note_refused(store);
     if (!ok || X509_STORE_CTX_get_error_depth(store) != 0)
         return ok;
     X509 *leaf = X509_STORE_CTX_get_current_cert(store);
@@ -84,6 +100,7 @@ int tls_verify_peer(int ok, X509_STORE_CTX *store)
     if (c != NULL)
         c->verify_why = "a CA certificate (CA:TRUE) presented as the peer's own";
     X509_STORE_CTX_set_error(store, X509_V_ERR_INVALID_PURPOSE);
+    tls_note_refused(store);
     return 0;
 }
 
@@ -177,4 +194,9 @@ int tls_conn_peer_info(const tls_conn_t *c, tls_peer_info_t *out)
     }
     ERR_clear_error();
     return 0;
+}
+
+const char *tls_conn_refused_subject(const tls_conn_t *c)
+{
+    return c != NULL ? c->refused_subject : "";
 }

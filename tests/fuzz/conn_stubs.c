@@ -298,6 +298,30 @@ int tls_conn_errno(const tls_conn_t *c)
     return fz.failure == TLS_E_IO ? EPIPE : fz.failure == TLS_E_LIMIT ? EPROTO : 0;
 }
 
+int tls_conn_alert_received(const tls_conn_t *c)
+{
+    fz_tls_check(c);
+    return 0;
+}
+
+const char *tls_conn_reason(const tls_conn_t *c)
+{
+    fz_tls_check(c);
+    return "fuzz failure";
+}
+
+const char *tls_conn_refused_subject(const tls_conn_t *c)
+{
+    fz_tls_check(c);
+    return "";
+}
+
+int tls_conn_resumed(const tls_conn_t *c)
+{
+    fz_tls_check(c);
+    return 0;
+}
+
 int tls_conn_peer_info(const tls_conn_t *c, tls_peer_info_t *out)
 {
     fz_tls_check(c);

@@ -17,6 +17,7 @@
 
 #include "conn/conn.h"
 #include "io/io.h"
+#include "log/log.h"
 #include "policy/offender.h"
 
 #include <errno.h>
@@ -204,6 +205,20 @@ static int ls_established(conn_t *c, void *arg)
     return 0;
 }
 
+/* ZMTLS_LOG=info: an address starts a ban. */
+static void ls_log_ban(listener_t *ls, const struct sockaddr_storage *addr, uint64_t ms)
+{
+    if (!log_on(LOG_INFO))
+        return;
+    char a[64];
+    endpoint_format_sockaddr((const struct sockaddr *)addr, a, sizeof(a));
+    log_line_t l;
+    log_begin(&l, ls->base.cfg->uri, "banned", a);
+    log_add(&l, "ban_ms=%llu failures=%u window_ms=%llu", (unsigned long long)ms,
+            ls->offenders.failures, (unsigned long long)ls->offenders.window_ms);
+    log_end(&l);
+}
+
 static void ls_ended(conn_t *c, void *arg, conn_end_t why, uint32_t value)
 {
     ls_peer_t *p = arg;
@@ -211,7 +226,10 @@ static void ls_ended(conn_t *c, void *arg, conn_end_t why, uint32_t value)
     if (why == CONN_END_AUTH && !p->established) {
         const uint8_t *host;
         size_t len = ls_host_bytes(&p->addr, &host);
-        (void)policy_offenders_failed(&ls->offenders, host, len, rx_now(ls->loop));
+        uint64_t ban =
+            policy_offenders_failed(&ls->offenders, host, len, rx_now(ls->loop));
+        if (ban > 0)
+            ls_log_ban(ls, &p->addr, ban);
     }
     ls_peer_remove(p);
     if (ls->draining && ls->peers == NULL)

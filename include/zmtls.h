@@ -242,11 +242,24 @@ const char *zmtls_last_error(void);
  * presented is kept while its connection lasts. Properties:
  *   "Subject"       subject DN, RFC 2253 form ("CN=client,O=Example")
  *   "Issuer"        issuer DN, same form
- *   "SAN"           subjectAltName entries ("DNS:client,IP:127.0.0.1")
+ *   "SAN"           subjectAltName entries joined with ','
+ *                   ("DNS:client,IP:127.0.0.1"): for display; an entry
+ *                   may itself contain ',', so match on SAN.<i>
+ *   "SAN-Count"     how many entries there are, decimal ("2")
+ *   "SAN.<i>"       entry i, from 0 ("SAN.0", "SAN.1", no leading zeros):
+ *                   "DNS:x", "IP:1.2.3.4" / "IP:2001:db8::1", "URI:x",
+ *                   "email:x" (other kinds of names are not listed); past
+ *                   the last: EINVAL
+ *   "SPIFFE-ID"     the URI SAN starting "spiffe://" when the certificate
+ *                   has exactly one (an X.509-SVID), without "URI:"; else ""
  *   "Serial"        certificate serial number, hex
  *   "Peer-Address"  remote address ("127.0.0.1:40312", "[::1]:40312")
  *   "Resumed"       "1" when the connection resumed an earlier TLS session
- *                   (ZMTLS_RESUME), else "0"
+ *                   (ZMTLS_RESUME): the certificate is the one verified in
+ *                   the full handshake that session came from (still
+ *                   within ZMTLS_SESSION_LIFETIME, not expired, not
+ *                   revoked by the server's CRLs); else "0"
+ * Every value is whole: no property is cut short inside zmtls.
  *
  * zmtls_peer_property names the peer by the routing id the socket sees for
  * it: what a ROUTER receives as the first frame. A peer that announced no

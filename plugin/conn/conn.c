@@ -456,7 +456,7 @@ void conn_publish_peer(conn_t *c, const uint8_t *routing_id, size_t routing_id_l
                       .ep_id = c->cfg->ep_id,
                       .routing_id = routing_id,
                       .routing_id_len = routing_id_len};
-    peers_add(c, &key, &info, addr);
+    peers_add(c, &key, &info, addr); /* takes info */
 }
 
 const uint8_t *conn_peer_identity(const conn_t *c, size_t *len)

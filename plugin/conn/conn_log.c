@@ -39,6 +39,7 @@ static void conn_log_subject(conn_t *c, log_line_t *l)
     tls_peer_info_t pi;
     if (c->phase > CONN_PH_TLS && tls_conn_peer_info(c->tls, &pi) == 0) {
         log_add_quoted(l, "subject", pi.subject);
+        tls_peer_info_free(&pi);
         return;
     }
     const char *refused = tls_conn_refused_subject(c->tls);
@@ -83,6 +84,8 @@ void conn_log_established(conn_t *c)
     log_add_quoted(&l, "san", have ? pi.san : "");
     log_add(&l, "resumed=%d", tls_conn_resumed(c->tls));
     log_end(&l);
+    if (have)
+        tls_peer_info_free(&pi);
 }
 
 void conn_log_end(conn_t *c, conn_end_t why, uint32_t value)

@@ -21,12 +21,16 @@ typedef struct peer_key {
     size_t routing_id_len;
 } peer_key_t;
 
-/* Records a peer under `owner` (the conn). -ENOMEM leaves it unknown. */
-int peers_add(const void *owner, const peer_key_t *key, const tls_peer_info_t *info,
+/* Records a peer under `owner` (the conn); what info holds moves into the
+ * record (freed here on failure). -ENOMEM leaves the peer unknown. */
+int peers_add(const void *owner, const peer_key_t *key, tls_peer_info_t *info,
               const char *address);
 void peers_remove(const void *owner);
 
-/* Copies property `name` of the peer with this routing id (or, when
+/* Properties: "Subject", "Issuer", "SAN" (every entry, joined with ','),
+ * "SAN-Count", "SAN.<i>" (entry i, from 0, decimal without leading zeros),
+ * "SPIFFE-ID" ("" when none), "Serial", "Peer-Address", "Resumed".
+ * Copies property `name` of the peer with this routing id (or, when
  * routing_id is NULL, the newest peer of endpoint ep_id) into buf,
  * NUL-terminated and truncated to len. Returns the value's full length, or
  * -ENOENT (no such peer), -EINVAL (unknown property). */

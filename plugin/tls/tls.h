@@ -152,19 +152,26 @@ int tls_conn_errno(const tls_conn_t *c);
 const char *tls_conn_reason(const tls_conn_t *c);
 
 /* The peer's certificate as verified in the handshake, for the
- * application to learn who it talks to. Strings are NUL-terminated and
- * truncated to their buffers. */
+ * application to learn who it talks to. Every string is whole, never
+ * truncated, and owned by the record (tls_peer_info_free). */
 typedef struct tls_peer_info {
-    char subject[256]; /* RFC 2253 form: "CN=client,O=Example" */
-    char issuer[256];
-    char san[512];   /* "DNS:client,IP:127.0.0.1,URI:...,email:..." */
-    char serial[80]; /* hex */
-    int resumed;     /* 1: this connection resumed an earlier session */
+    char *subject;         /* RFC 2253 form: "CN=client,O=Example" */
+    char *issuer;          /* the same form */
+    char *san;             /* the entries joined: "DNS:client,IP:127.0.0.1" */
+    char **san_entry;      /* each: "DNS:x", "IP:1.2.3.4", "URI:x", "email:x" */
+    size_t san_count;      /* (other kinds of names are left out) */
+    const char *spiffe_id; /* the URI SAN "spiffe://..." when the
+                              certificate has exactly one; else "". Points
+                              into san_entry. */
+    char serial[80];       /* hex */
+    int resumed;           /* 1: this connection resumed an earlier session */
 } tls_peer_info_t;
 
-/* Fills `out` once the handshake has completed. 0, or -ENOENT when the peer
- * presented no certificate. */
+/* Fills `out` once the handshake has completed. 0, -ENOENT when the peer
+ * presented no certificate, -ENOMEM; on failure nothing is held. */
 int tls_conn_peer_info(const tls_conn_t *c, tls_peer_info_t *out);
+/* Frees what tls_conn_peer_info filled in; a zeroed record is a no-op. */
+void tls_peer_info_free(tls_peer_info_t *info);
 
 /* After an authentication failure of our verification: the RFC 2253
  * subject of the certificate the peer presented, which tls_conn_peer_info

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -119,45 +120,112 @@ static void tls_name_oneline(X509_NAME *name, char *buf, size_t cap)
     BIO_free(b);
 }
 
-static void tls_append(char *buf, size_t cap, const char *prefix, const char *val,
-                       size_t len)
+/* A name whole, in RFC 2253 form, in a new string; NULL without memory. */
+static char *tls_name_dup(X509_NAME *name)
 {
-    size_t used = strlen(buf);
-    if (used + 1 >= cap)
-        return;
-    int n = snprintf(buf + used, cap - used, "%s%s%.*s", used ? "," : "", prefix,
-                     (int)len, val);
-    if (n < 0)
-        buf[used] = '\0';
+    BIO *b = BIO_new(BIO_s_mem());
+    char *out = NULL;
+    if (b != NULL && X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0) {
+        char *data;
+        long n = BIO_get_mem_data(b, &data);
+        out = malloc((size_t)(n > 0 ? n : 0) + 1);
+        if (out != NULL) {
+            if (n > 0)
+                memcpy(out, data, (size_t)n);
+            out[n > 0 ? n : 0] = '\0';
+        }
+    }
+    BIO_free(b);
+    return out;
 }
 
-static void tls_san(X509 *cert, char *buf, size_t cap)
+/* One subjectAltName entry as "DNS:x", "IP:1.2.3.4", "URI:x" or "email:x"
+ * in a new string; NULL for other kinds (and without memory: *nomem). */
+static char *tls_san_entry(const GENERAL_NAME *g, int *nomem)
 {
-    buf[0] = '\0';
+    const char *prefix;
+    const char *val;
+    size_t len;
+    char ip[INET6_ADDRSTRLEN] = "";
+    if (g->type == GEN_DNS || g->type == GEN_URI || g->type == GEN_EMAIL) {
+        prefix = g->type == GEN_DNS ? "DNS:" : g->type == GEN_URI ? "URI:" : "email:";
+        val = (const char *)ASN1_STRING_get0_data(g->d.ia5);
+        len = (size_t)ASN1_STRING_length(g->d.ia5);
+    } else if (g->type == GEN_IPADD) {
+        int n = ASN1_STRING_length(g->d.ip);
+        const unsigned char *p = ASN1_STRING_get0_data(g->d.ip);
+        if (n == 4)
+            inet_ntop(AF_INET, p, ip, sizeof(ip));
+        else if (n == 16)
+            inet_ntop(AF_INET6, p, ip, sizeof(ip));
+        prefix = "IP:";
+        val = ip;
+        len = strlen(ip);
+    } else {
+        return NULL;
+    }
+    /* An IA5String may hold a NUL: keep what precedes it, never past it. */
+    const char *nul = memchr(val, '\0', len);
+    if (nul != NULL)
+        len = (size_t)(nul - val);
+    size_t plen = strlen(prefix);
+    char *out = malloc(plen + len + 1);
+    if (out == NULL) {
+        *nomem = 1;
+        return NULL;
+    }
+    memcpy(out, prefix, plen);
+    memcpy(out + plen, val, len);
+    out[plen + len] = '\0';
+    return out;
+}
+
+/* Every subjectAltName entry, and the same joined with ','. */
+static int tls_san_list(X509 *cert, tls_peer_info_t *out)
+{
     GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-    if (names == NULL)
-        return;
-    for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
-        const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
-        if (g->type == GEN_DNS || g->type == GEN_URI || g->type == GEN_EMAIL) {
-            const ASN1_IA5STRING *s = g->d.ia5;
-            const char *prefix = g->type == GEN_DNS   ? "DNS:"
-                                 : g->type == GEN_URI ? "URI:"
-                                                      : "email:";
-            tls_append(buf, cap, prefix, (const char *)ASN1_STRING_get0_data(s),
-                       (size_t)ASN1_STRING_length(s));
-        } else if (g->type == GEN_IPADD) {
-            char ip[INET6_ADDRSTRLEN] = "";
-            int len = ASN1_STRING_length(g->d.ip);
-            const unsigned char *p = ASN1_STRING_get0_data(g->d.ip);
-            if (len == 4)
-                inet_ntop(AF_INET, p, ip, sizeof(ip));
-            else if (len == 16)
-                inet_ntop(AF_INET6, p, ip, sizeof(ip));
-            tls_append(buf, cap, "IP:", ip, strlen(ip));
+    int n = names != NULL ? sk_GENERAL_NAME_num(names) : 0;
+    int nomem = 0;
+    size_t joined = 0;
+    out->san_entry = calloc((size_t)(n > 0 ? n : 1), sizeof(char *));
+    for (int i = 0; out->san_entry != NULL && !nomem && i < n; i++) {
+        char *e = tls_san_entry(sk_GENERAL_NAME_value(names, i), &nomem);
+        if (e != NULL) {
+            out->san_entry[out->san_count++] = e;
+            joined += strlen(e) + 1;
         }
     }
     GENERAL_NAMES_free(names);
+    out->san = out->san_entry != NULL && !nomem ? malloc(joined + 1) : NULL;
+    if (out->san == NULL)
+        return -ENOMEM;
+    out->san[0] = '\0';
+    char *w = out->san;
+    const char *spiffe = NULL;
+    int spiffes = 0;
+    for (size_t i = 0; i < out->san_count; i++) {
+        const char *e = out->san_entry[i];
+        w += sprintf(w, "%s%s", i > 0 ? "," : "", e);
+        if (strncmp(e, "URI:spiffe://", 13) == 0) {
+            spiffe = e + 4;
+            spiffes++;
+        }
+    }
+    /* An X.509-SVID carries exactly one URI SAN; more than one spiffe://
+     * name is no SPIFFE ID at all. */
+    out->spiffe_id = spiffes == 1 ? spiffe : "";
+    return 0;
+}
+
+void tls_peer_info_free(tls_peer_info_t *info)
+{
+    for (size_t i = 0; info->san_entry != NULL && i < info->san_count; i++)
+        free(info->san_entry[i]);
+    free(info->san_entry);
+    free(info->san);
+    free(info->subject);
+    free(info->issuer);
+    memset(info, 0, sizeof(*info));
 }
 
 int tls_conn_peer_expiry(const tls_conn_t *c, int64_t *seconds_left)
@@ -179,9 +247,13 @@ int tls_conn_peer_info(const tls_conn_t *c, tls_peer_info_t *out)
     X509 *cert = SSL_get0_peer_certificate(c->ssl);
     if (cert == NULL)
         return -ENOENT;
-    tls_name_oneline(X509_get_subject_name(cert), out->subject, sizeof(out->subject));
-    tls_name_oneline(X509_get_issuer_name(cert), out->issuer, sizeof(out->issuer));
-    tls_san(cert, out->san, sizeof(out->san));
+    out->subject = tls_name_dup(X509_get_subject_name(cert));
+    out->issuer = tls_name_dup(X509_get_issuer_name(cert));
+    if (out->subject == NULL || out->issuer == NULL || tls_san_list(cert, out) != 0) {
+        tls_peer_info_free(out);
+        ERR_clear_error();
+        return -ENOMEM;
+    }
     out->resumed = SSL_session_reused(c->ssl) ? 1 : 0;
     BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
     if (bn != NULL) {

@@ -327,8 +327,17 @@ int tls_conn_peer_info(const tls_conn_t *c, tls_peer_info_t *out)
     fz_tls_check(c);
     FZ_CHECK(fz.hs_done);
     memset(out, 0, sizeof(*out));
-    snprintf(out->subject, sizeof(out->subject), "CN=fuzz");
-    return fz.peer_info_rc;
+    if (fz.peer_info_rc != 0)
+        return fz.peer_info_rc;
+    out->subject = strdup("CN=fuzz");
+    FZ_CHECK(out->subject != NULL);
+    return 0;
+}
+
+void tls_peer_info_free(tls_peer_info_t *info)
+{
+    free(info->subject);
+    memset(info, 0, sizeof(*info));
 }
 
 /* Certificates in this world do not expire while connected. */
@@ -534,12 +543,13 @@ void io_linger_close(int fd)
     close(fd);
 }
 
-int peers_add(const void *owner, const peer_key_t *key, const tls_peer_info_t *info,
+int peers_add(const void *owner, const peer_key_t *key, tls_peer_info_t *info,
               const char *address)
 {
     FZ_CHECK(owner != NULL && !fz.dead && fz.peer_info_rc == 0);
     FZ_CHECK(key->sock_id == fz.cfg->sock_id && key->ep_id == fz.cfg->ep_id);
     FZ_CHECK(strcmp(info->subject, "CN=fuzz") == 0 && address != NULL);
+    tls_peer_info_free(info);
     fz.peer_listed = 1;
     return 0;
 }

@@ -128,7 +128,8 @@ def scenario_peer_identity(certs):
         cli.sock.send(b"hi")
         rid = zt.recv(srv.sock)[0]
         out = {name: zmtls.peer_property(srv.sock, rid, name)
-               for name in ("Subject", "Issuer", "SAN")}
+               for name in ("Subject", "Issuer", "SAN", "SAN-Count", "SPIFFE-ID")}
+        out["sans"] = zmtls.peer_sans(srv.sock, rid)
         out["server_subject"] = zmtls.endpoint_peer_property(
             cli.sock, srv.endpoint, "Subject")
         try:
@@ -145,5 +146,8 @@ def test_peer_identity(preloaded):
     assert r["Subject"] == "CN=client"
     assert r["Issuer"] == "CN=zmtls test CA"
     assert r["SAN"] == "DNS:client"
+    assert r["SAN-Count"] == "1"
+    assert r["sans"] == ["DNS:client"]
+    assert r["SPIFFE-ID"] == ""
     assert r["server_subject"] == "CN=localhost"
     assert r["unknown"] == errno.ENOENT

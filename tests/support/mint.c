@@ -15,7 +15,8 @@
 #include "check.h"
 #include "testutil.h"
 
-void tu_mint(int server, long seconds, char **cert_pem, char **key_pem)
+void tu_mint_named(int server, long seconds, const char *san, int ou_count,
+                   char **cert_pem, char **key_pem)
 {
     FILE *f = fopen(tu_cert("ca.pem"), "r");
     CHECK(f != NULL);
@@ -41,16 +42,24 @@ void tu_mint(int server, long seconds, char **cert_pem, char **key_pem)
             (const unsigned char *)(server ? "short-lived server" : "short-lived client"),
             -1, -1, 0),
         1);
+    for (int i = 0; i < ou_count; i++) {
+        char ou[64];
+        snprintf(ou, sizeof ou, "unit %02d of a subject longer than any fixed buffer", i);
+        CHECK_EQ(X509_NAME_add_entry_by_txt(name, "OU", MBSTRING_ASC,
+                                            (const unsigned char *)ou, -1, -1, 0),
+                 1);
+    }
     CHECK_EQ(X509_set_issuer_name(x, X509_get_subject_name(ca)), 1);
     CHECK_EQ(X509_set_pubkey(x, key), 1);
     const struct {
         int nid;
         const char *value;
-    } ext[] = {
-        {NID_basic_constraints, "CA:FALSE"},
-        {NID_key_usage, "critical,digitalSignature"},
-        {NID_ext_key_usage, server ? "serverAuth" : "clientAuth"},
-        {NID_subject_alt_name, server ? "IP:127.0.0.1,DNS:localhost" : "DNS:client"}};
+    } ext[] = {{NID_basic_constraints, "CA:FALSE"},
+               {NID_key_usage, "critical,digitalSignature"},
+               {NID_ext_key_usage, server ? "serverAuth" : "clientAuth"},
+               {NID_subject_alt_name, san != NULL ? san
+                                      : server    ? "IP:127.0.0.1,DNS:localhost"
+                                                  : "DNS:client"}};
     X509V3_CTX v3;
     X509V3_set_ctx(&v3, ca, x, NULL, NULL, 0);
     for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
@@ -77,6 +86,11 @@ void tu_mint(int server, long seconds, char **cert_pem, char **key_pem)
     X509_free(ca);
     EVP_PKEY_free(key);
     EVP_PKEY_free(ca_key);
+}
+
+void tu_mint(int server, long seconds, char **cert_pem, char **key_pem)
+{
+    tu_mint_named(server, seconds, NULL, 0, cert_pem, key_pem);
 }
 
 void tu_mint_client(long seconds, char **cert_pem, char **key_pem)

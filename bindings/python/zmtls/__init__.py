@@ -60,7 +60,7 @@ __all__ = [
     "reexec_with_preload", "version", "last_error", "setsockopt", "getsockopt",
     "configure", "EVENTS", "event_name", "ALERTS", "alert_name",
     "alert_is_auth", "Event", "parse_monitor_message", "recv_event",
-    "PEER_PROPERTIES", "peer_property", "endpoint_peer_property",
+    "PEER_PROPERTIES", "peer_property", "peer_sans", "endpoint_peer_property",
 ]
 
 # ---- option ids (include/zmtls.h) -----------------------------------------
@@ -500,9 +500,10 @@ def configure(sock, cert=None, key=None, ca=None, cert_pem=None, key_pem=None,
 
 # ---- peer identity -----------------------------------------------------------
 
-#: Properties of an authenticated peer (include/zmtls.h).
-PEER_PROPERTIES = ("Subject", "Issuer", "SAN", "Serial", "Peer-Address",
-                   "Resumed")
+#: Properties of an authenticated peer (include/zmtls.h); each SAN entry is
+#: also "SAN.0", "SAN.1", ... up to "SAN-Count" (see peer_sans).
+PEER_PROPERTIES = ("Subject", "Issuer", "SAN", "SAN-Count", "SPIFFE-ID",
+                   "Serial", "Peer-Address", "Resumed")
 
 
 def _peer_call(fn, *args):
@@ -525,6 +526,15 @@ def peer_property(sock, routing_id, name):
     rid = bytes(routing_id)
     return _peer_call(_lib().zmtls_peer_property, _handle(sock), rid, len(rid),
                       name.encode())
+
+
+def peer_sans(sock, routing_id):
+    """Every subjectAltName entry of the tls:// peer behind ``routing_id``,
+    each whole and on its own ("DNS:x", "IP:1.2.3.4", "URI:spiffe://...",
+    "email:x"), in certificate order: what an allow-list should match,
+    rather than splitting the joined "SAN" property on commas."""
+    n = int(peer_property(sock, routing_id, "SAN-Count"))
+    return [peer_property(sock, routing_id, "SAN.%d" % i) for i in range(n)]
 
 
 def endpoint_peer_property(sock, endpoint, name):

@@ -168,6 +168,30 @@ extern "C" {
  * handshakes that follow. */
 #define ZMTLS_CRL_FILE (ZMTLS_OPTION_BASE + 19)
 
+/* String option, both sides: which verified peers may connect, matched
+ * against the peer's certificate once its chain has verified (environment
+ * default ZMTLS_ALLOW, used when the socket has none). Entries separated by
+ * ',', each KIND:VALUE:
+ *   dns:NAME     a DNS SAN, case-insensitive; "*.example.org" stands for
+ *                exactly one label ("a.example.org")
+ *   uri:URI      a URI SAN exactly; a value whose last two characters
+ *                are '/' and '*' matches every URI that starts with what
+ *                precedes the '*' (a SPIFFE trust domain or path)
+ *   cn:NAME      a commonName of the subject, exactly
+ *   email:ADDR   an email SAN, case-insensitive
+ *   ip:ADDR      an IP SAN (IPv4 or IPv6)
+ * A peer matching any entry is allowed; empty (the default): every peer
+ * the CA vouches for. A peer that authenticates but is not allowed is
+ * refused inside the handshake: HANDSHAKE_FAILED_AUTH on both sides, and a
+ * refused client backs off on the auth schedule. OpenSSL 3.0 cannot send
+ * access_denied (49) from certificate verification, so the alert is
+ * bad_certificate (42); ZMTLS_LOG names the reason. A server restricts its
+ * clients, a client its servers (beyond the name check). Set on a socket
+ * with endpoints, it applies to their next handshakes. A malformed list
+ * fails zmq_setsockopt (or, from the environment, zmq_connect / zmq_bind)
+ * with EINVAL and says why in zmtls_last_error. */
+#define ZMTLS_ALLOW (ZMTLS_OPTION_BASE + 23)
+
 /* Integer options (int), bind side: repeat offenders. A source address
  * that fails authentication ZMTLS_OFFENDER_FAILURES times within
  * ZMTLS_OFFENDER_WINDOW ms is banned: its connections are closed right

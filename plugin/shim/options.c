@@ -44,18 +44,21 @@ void shim_opts_free(shim_opts_t *o)
     free(o->ca_pem);
     free(o->crl_file);
     free(o->server_name);
+    free(o->allow);
     memset(o, 0, sizeof(*o));
 }
 
 int shim_opts_owns(int option)
 {
-    return option > ZMTLS_OPTION_BASE && option <= ZMTLS_OFFENDER_BAN;
+    return option > ZMTLS_OPTION_BASE && option <= ZMTLS_ALLOW;
 }
 
 int shim_opts_is_credential(int option)
 {
+    /* ZMTLS_ALLOW too: who may connect changes for the next handshakes of
+     * every endpoint, as a CRL does. */
     return (option >= ZMTLS_CERT_FILE && option <= ZMTLS_CA_PEM) ||
-           option == ZMTLS_CRL_FILE;
+           option == ZMTLS_CRL_FILE || option == ZMTLS_ALLOW;
 }
 
 int shim_opts_is_policy(int option)
@@ -81,6 +84,8 @@ static char **opts_string(shim_opts_t *o, int option)
         return &o->ca_pem;
     case ZMTLS_SERVER_NAME:
         return &o->server_name;
+    case ZMTLS_ALLOW:
+        return &o->allow;
     case ZMTLS_CRL_FILE:
         return &o->crl_file;
     default:
@@ -120,6 +125,21 @@ static int *opts_int(shim_opts_t *o, int option)
     default:
         return NULL;
     }
+}
+
+int shim_opts_allow_check(const void *spec, size_t len, char *err, size_t errlen)
+{
+    if (len > 0 && spec == NULL)
+        return -EINVAL;
+    char *copy = malloc(len + 1);
+    if (copy == NULL)
+        return -ENOMEM;
+    if (len > 0)
+        memcpy(copy, spec, len);
+    copy[len] = '\0';
+    int rc = tls_allow_check(copy, err, errlen);
+    free(copy);
+    return rc;
 }
 
 int shim_opts_set(shim_opts_t *o, int option, const void *val, size_t len)
@@ -244,8 +264,10 @@ int shim_opts_tls_ctx(const shim_opts_t *o, int is_server, SSL_CTX **out, char *
         c.ca_file = opts_env("ZMTLS_CA");
     if (c.crl_file == NULL)
         c.crl_file = opts_env("ZMTLS_CRL");
+    tls_policy_t policy = o->policy;
+    policy.allow = o->allow != NULL ? o->allow : opts_env("ZMTLS_ALLOW");
     io_fork_guard_enter();
-    int rc = tls_ctx_new(out, is_server, &c, &o->policy, err, errlen);
+    int rc = tls_ctx_new(out, is_server, &c, &policy, err, errlen);
     io_fork_guard_leave();
     return rc;
 }

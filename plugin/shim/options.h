@@ -19,6 +19,7 @@ typedef struct shim_opts {
     char *cert_pem, *key_pem, *ca_pem;
     char *crl_file;
     char *server_name;
+    char *allow; /* ZMTLS_ALLOW */
     int auth_ivl, auth_ivl_max, auth_stop;
     int resume;
     int multipart_max_parts;
@@ -38,6 +39,10 @@ int shim_opts_is_credential(int option);
 /* 1 when `option` is part of the TLS policy built into the contexts: the
  * next connect or bind must build new ones. */
 int shim_opts_is_policy(int option);
+
+/* 0 when spec (len bytes, not NUL-terminated) is a valid ZMTLS_ALLOW
+ * list, else -EINVAL with the reason in err. */
+int shim_opts_allow_check(const void *spec, size_t len, char *err, size_t errlen);
 
 /* Returns 0, -EINVAL (bad value or size), -ENOMEM. */
 int shim_opts_set(shim_opts_t *o, int option, const void *val, size_t len);

@@ -18,6 +18,7 @@
 #include "shim/lasterror.h"
 #include "shim/options.h"
 #include "shim/registry.h"
+#include "zmtls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -214,6 +215,12 @@ SHIM_EXPORT int zmq_setsockopt(void *s, int option, const void *val, size_t len)
     shim_sock_t *e = shim_registry_get(s);
     if (e == NULL)
         return shim_fail(ENOTSOCK, "zmtls: not a socket zmtls knows");
+    if (option == ZMTLS_ALLOW) {
+        char why[256];
+        int arc = shim_opts_allow_check(val, len, why, sizeof(why));
+        if (arc < 0)
+            return shim_fail(-arc, "zmtls: %s", arc == -EINVAL ? why : "out of memory");
+    }
     int rc = shim_opts_set(&e->opts, option, val, len);
     if (rc < 0)
         return shim_fail(-rc, "zmtls: invalid value for option %#x", (unsigned)option);

@@ -40,10 +40,16 @@ typedef struct tls_policy {
     int verify_depth;     /* intermediates allowed in the peer's chain */
     int session_lifetime; /* server: seconds one full handshake may be resumed */
     int updates_max;      /* post-handshake handshake messages per minute */
+    /* ZMTLS_ALLOW (tls_allow.h): which verified peers may connect; NULL or
+     * "": any. Read while the context is built, not kept. */
+    const char *allow;
 } tls_policy_t;
 
 /* The defaults of include/zmtls.h. */
 void tls_policy_init(tls_policy_t *p);
+/* 0 when spec is a valid ZMTLS_ALLOW list (include/zmtls.h), else -EINVAL
+ * with the reason in err (or -ENOMEM). */
+int tls_allow_check(const char *spec, char *err, size_t errlen);
 
 /* Builds a TLS 1.3-only context at OpenSSL security level 2 (whatever the
  * host's configuration says): keys under 2048 bits RSA or 224 bits ECC

@@ -24,6 +24,7 @@
 #include <openssl/x509.h>
 
 #include "tls/tls.h"
+#include "tls/tls_allow.h"
 #include "tls/tls_conn_int.h"
 #include "zmtls.h"
 
@@ -498,6 +499,7 @@ void tls_policy_init(tls_policy_t *p)
     p->verify_depth = ZMTLS_VERIFY_DEPTH_DEFAULT;
     p->session_lifetime = ZMTLS_SESSION_LIFETIME_DEFAULT;
     p->updates_max = ZMTLS_TLS_UPDATES_MAX_DEFAULT;
+    p->allow = NULL;
 }
 
 /* The policy's values, each in the range include/zmtls.h gives. 0 or
@@ -548,6 +550,7 @@ static int tls_policy_attach(SSL_CTX *ctx, const tls_policy_t *p)
     if (copy == NULL)
         return -ENOMEM;
     *copy = *p;
+    copy->allow = NULL; /* parsed into the context, not kept as text */
     if (SSL_CTX_set_ex_data(ctx, tls_policy_index, copy) != 1) {
         free(copy);
         return -ENOMEM;
@@ -613,6 +616,17 @@ static int tls_ctx_configure(SSL_CTX *ctx, int is_server, const tls_policy_t *po
         ERR_clear_error();
         tls_err(err, errlen, "%s: out of memory", side);
         return -ENOMEM;
+    }
+    if (policy->allow != NULL && policy->allow[0] != '\0') {
+        tls_allow_t *allow = NULL;
+        int rc = tls_allow_parse(policy->allow, &allow, err, errlen);
+        if (rc == 0)
+            rc = tls_allow_attach(ctx, allow);
+        if (rc != 0) {
+            if (rc == -ENOMEM)
+                tls_err(err, errlen, "%s: out of memory", side);
+            return rc;
+        }
     }
     /* OpenSSL's depth counts the intermediates, as ZMTLS_VERIFY_DEPTH does:
      * neither the peer's certificate nor the trust anchor is in it. */

@@ -14,6 +14,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "tls/tls_allow.h"
 #include "tls/tls_conn_int.h"
 
 /* ---- peer name ------------------------------------------------------------ */
@@ -84,6 +85,24 @@ static void tls_note_refused(X509_STORE_CTX *store)
  * One exception: a chain of a single certificate taken from our own CA
  * store, i.e. a peer pinned by its self-signed certificate, which has to
  * be CA:TRUE to serve as a trust anchor at all. */
+/* ZMTLS_ALLOW: a peer whose chain verified but whose identity is not on
+ * the context's list is refused here, inside the handshake. OpenSSL 3.0
+ * can send no access_denied (49) from verification: every verification
+ * error goes out through its table of alerts, so the refusal is
+ * X509_V_ERR_CERT_REJECTED, sent as bad_certificate (42), with the reason
+ * kept for the log. */
+static int tls_verify_allowed(X509_STORE_CTX *store, SSL *ssl, tls_conn_t *c, X509 *leaf)
+{
+    const tls_allow_t *allow = ssl != NULL ? tls_allow_of(SSL_get_SSL_CTX(ssl)) : NULL;
+    if (tls_allow_match(allow, leaf))
+        return 1;
+    if (c != NULL)
+        c->verify_why = "peer identity not in ZMTLS_ALLOW";
+    X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
+    tls_note_refused(store);
+    return 0;
+}
+
 int tls_verify_peer(int ok, X509_STORE_CTX *store)
 {
     if (!ok)
@@ -91,13 +110,14 @@ int tls_verify_peer(int ok, X509_STORE_CTX *store)
     if (!ok || X509_STORE_CTX_get_error_depth(store) != 0)
         return ok;
     X509 *leaf = X509_STORE_CTX_get_current_cert(store);
-    if (leaf == NULL || (X509_get_extension_flags(leaf) & EXFLAG_CA) == 0)
-        return ok;
-    if (sk_X509_num(X509_STORE_CTX_get0_chain(store)) == 1 &&
-        X509_STORE_CTX_get_num_untrusted(store) == 0)
-        return ok;
     SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
     tls_conn_t *c = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
+    if (leaf == NULL)
+        return ok;
+    if ((X509_get_extension_flags(leaf) & EXFLAG_CA) == 0 ||
+        (sk_X509_num(X509_STORE_CTX_get0_chain(store)) == 1 &&
+         X509_STORE_CTX_get_num_untrusted(store) == 0))
+        return tls_verify_allowed(store, ssl, c, leaf);
     if (c != NULL)
         c->verify_why = "a CA certificate (CA:TRUE) presented as the peer's own";
     X509_STORE_CTX_set_error(store, X509_V_ERR_INVALID_PURPOSE);

@@ -19,6 +19,14 @@
  *        ZMTLS_CA    PEM file of the certificate authorities trusted for peers
  *        ZMTLS_CRL   PEM file of certificate revocation lists (ZMTLS_CRL_FILE)
  *
+ * Credential files (the *_FILE options and the environment defaults, not
+ * PEM text) are watched: when one changes (renamed into place, a symlink
+ * swapped, rewritten) new handshakes use the new credentials, and
+ * established connections carry on. ZMTLS_RELOAD_IVL in the environment
+ * sets how often they are checked, in ms (default 2000, 0 = never; read at
+ * each tls:// zmq_connect / zmq_bind, the latest value applies to the whole
+ * process); zmtls_reload() checks them now. See zmq_tls(7), "Rotation".
+ *
  * A bind needs a certificate, a key and a CA (it always asks clients for a
  * certificate and verifies it). A connect needs a CA, or uses the system
  * trust store when none is given; its certificate and key are optional, but a
@@ -257,8 +265,8 @@ const char *zmtls_alert_name(int alert);
 int zmtls_alert_is_auth(int alert);
 
 /* The message of the last zmtls failure reported to this thread by
- * zmq_connect/zmq_bind/zmq_setsockopt; "" when there was none. The string is
- * thread-local and valid until the thread's next zmtls call. */
+ * zmq_connect/zmq_bind/zmq_setsockopt/zmtls_reload; "" when there was none.
+ * The string is thread-local and valid until the thread's next zmtls call. */
 const char *zmtls_last_error(void);
 
 /*
@@ -308,6 +316,19 @@ int zmtls_peer_property(void *socket, const void *routing_id, size_t routing_id_
                         const char *property, char *buf, size_t len);
 int zmtls_endpoint_peer_property(void *socket, const char *endpoint, const char *property,
                                  char *buf, size_t len);
+
+/* Reads every tls:// socket's credential files again now, changed or not
+ * (the periodic check only reads changed ones), for the handshakes that
+ * follow; established connections carry on. A client whose credentials
+ * were refused retries at once. A socket side whose new files cannot be
+ * used (unreadable, unparseable, half written, a key that does not match
+ * the certificate) keeps the credentials it had. Returns 0, or -1 with
+ * errno EINVAL when some side failed: zmtls_last_error() then names its
+ * files and the reason ("zmtls: reload of /etc/app/cert.pem failed: ...",
+ * several joined by "; "), and each failure is also written on stderr.
+ * Sockets without a tls:// endpoint read their files at their next
+ * zmq_connect / zmq_bind. Thread-safe; blocks while the files are read. */
+int zmtls_reload(void);
 
 /* Library version. */
 void zmtls_version(int *major, int *minor, int *patch);

@@ -5,10 +5,14 @@
 #include "ep/ep.h"
 
 #include "io/io.h"
+#include "log/log.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -28,6 +32,7 @@ typedef struct ep_cmd {
     uint32_t id; /* sock_id or ep_id */
     int linger;
     SSL_CTX *client_tls, *server_tls;
+    tls_src_t *client_src, *server_src;
 } ep_cmd_t;
 
 /* A context termination waiting for its endpoints to finish closing. */
@@ -40,6 +45,12 @@ typedef struct ep_term {
 /* I/O thread only */
 static ep_t *ep_list;
 static ep_term_t *ep_terms;
+static rx_timer_t ep_reload_timer;
+static int ep_reload_timer_ready;
+static void ep_reload_arm(void);
+
+/* Any thread */
+static atomic_int ep_reload_ms = EP_RELOAD_IVL_DEFAULT;
 
 /* The child of a fork has no I/O thread: the parent's endpoints and the
  * terminations waiting on them (whose records live on parent threads'
@@ -48,6 +59,8 @@ static void ep_fork_forget(void)
 {
     ep_list = NULL;
     ep_terms = NULL;
+    memset(&ep_reload_timer, 0, sizeof(ep_reload_timer));
+    ep_reload_timer_ready = 0;
 }
 
 static void ep_fork_register(void)
@@ -117,6 +130,7 @@ void ep_gone(ep_t *ep)
             break;
         }
     }
+    ep_reload_arm();
     ep_terms_check();
 }
 
@@ -124,6 +138,142 @@ static void ep_add(ep_t *ep)
 {
     ep->next = ep_list;
     ep_list = ep;
+    ep_reload_arm();
+}
+
+/* ---- credential files ---------------------------------------------------- */
+
+void ep_reload_report(const char *files, const char *reason)
+{
+    char line[1024];
+    int n = snprintf(line, sizeof(line),
+                     "zmtls: reload of %s failed: %s; keeping the previous credentials\n",
+                     files, reason);
+    if (n <= 0)
+        return;
+    if ((size_t)n >= sizeof(line)) {
+        n = (int)sizeof(line) - 1;
+        line[n - 1] = '\n';
+    }
+    ssize_t w = write(STDERR_FILENO, line, (size_t)n);
+    (void)w;
+}
+
+/* ZMTLS_LOG=info: new credentials are in use for an endpoint's socket
+ * side (one line per rebuild). */
+static void ep_reload_log(const ep_t *ep)
+{
+    if (!log_on(LOG_INFO))
+        return;
+    log_line_t l;
+    log_begin(&l, ep->cfg->uri, "reloaded", NULL);
+    log_add(&l, "side=%s", ep->cfg->is_bind ? "bind" : "connect");
+    log_end(&l);
+}
+
+/* Checks each group of endpoints sharing a source once (force: rebuilds
+ * it whatever its files). Returns the number of groups that failed, their
+ * reasons appended to err. */
+static int ep_reload_run(int force, char *err, size_t errlen)
+{
+    for (ep_t *ep = ep_list; ep != NULL; ep = ep->next)
+        ep->reload_seen = 0;
+    int failed = 0;
+    size_t used = err != NULL ? strlen(err) : 0;
+    for (ep_t *ep = ep_list; ep != NULL; ep = ep->next) {
+        tls_src_t *src = ep->cfg->src;
+        if (ep->reload_seen || ep->closing || src == NULL || !tls_src_watched(src))
+            continue;
+        uint64_t origin = tls_src_origin(src);
+        if (!force && !tls_src_changed(src)) {
+            for (ep_t *x = ep; x != NULL; x = x->next)
+                if (x->cfg->src != NULL && tls_src_origin(x->cfg->src) == origin)
+                    x->reload_seen = 1;
+            continue;
+        }
+        char files[512], why[512];
+        SSL_CTX *ctx = NULL;
+        int rc = tls_src_build(src, &ctx, files, sizeof(files), why, sizeof(why));
+        /* set_tls never unlinks an endpoint, so the walk may go on. */
+        for (ep_t *x = ep; x != NULL; x = x->next) {
+            if (x->closing || x->cfg->src == NULL ||
+                (x != ep && tls_src_origin(x->cfg->src) != origin))
+                continue;
+            x->reload_seen = 1;
+            if (x != ep)
+                tls_src_adopt(x->cfg->src, src);
+            if (rc == 0 && SSL_CTX_up_ref(ctx) == 1)
+                x->ops->set_tls(x, ctx);
+        }
+        SSL_CTX_free(ctx);
+        if (rc == 0) {
+            ep_reload_log(ep);
+            continue;
+        }
+        failed++;
+        ep_reload_report(files, why);
+        if (err != NULL && used < errlen) {
+            int w = snprintf(err + used, errlen - used, "%sreload of %s failed: %s",
+                             used > 0 ? "; " : "", files, why);
+            used = w < 0 ? errlen : used + (size_t)w;
+        }
+    }
+    return failed;
+}
+
+static void ep_reload_tick(rx_timer_t *t)
+{
+    (void)t;
+    (void)ep_reload_run(0, NULL, 0);
+    ep_reload_arm();
+}
+
+/* Keeps the check running while there are endpoints. */
+static void ep_reload_arm(void)
+{
+    int ms = atomic_load(&ep_reload_ms);
+    if (ep_list == NULL || ms <= 0) {
+        /* Stopped while the endpoints it serves are gone: the loop may end
+         * with them, and the next one gets the timer initialised afresh. */
+        if (ep_reload_timer_ready)
+            rx_timer_stop(io_loop(), &ep_reload_timer);
+        ep_reload_timer_ready = 0;
+        return;
+    }
+    if (!ep_reload_timer_ready) {
+        rx_timer_init(&ep_reload_timer, ep_reload_tick, NULL);
+        ep_reload_timer_ready = 1;
+    }
+    if (!rx_timer_active(&ep_reload_timer))
+        rx_timer_start(io_loop(), &ep_reload_timer, (uint64_t)ms);
+}
+
+void ep_reload_ivl_set(int ms)
+{
+    atomic_store(&ep_reload_ms, ms < 0 ? 0 : ms);
+}
+
+typedef struct ep_reload_req {
+    char *err;
+    size_t errlen;
+    int failed;
+} ep_reload_req_t;
+
+static void ep_reload_now(void *arg, io_sync_t *sync)
+{
+    ep_reload_req_t *r = arg;
+    r->failed = ep_reload_run(1, r->err, r->errlen);
+    io_sync_done(sync);
+}
+
+int ep_reload(char *err, size_t errlen)
+{
+    if (errlen > 0)
+        err[0] = '\0';
+    ep_reload_req_t r = {.err = err, .errlen = errlen};
+    if (io_call(ep_reload_now, &r) < 0)
+        return 0;
+    return r.failed;
 }
 
 /* Runs op on every open endpoint of a socket. close() may unlink the
@@ -142,8 +292,15 @@ static void ep_each_of_socket(const ep_cmd_t *cmd)
                 break;
             }
             SSL_CTX *tls = ep->cfg->is_bind ? cmd->server_tls : cmd->client_tls;
-            if (tls != NULL && SSL_CTX_up_ref(tls) == 1)
-                ep->ops->set_tls(ep, tls);
+            tls_src_t *src = ep->cfg->is_bind ? cmd->server_src : cmd->client_src;
+            if (tls == NULL || SSL_CTX_up_ref(tls) != 1)
+                continue;
+            if (src != NULL) {
+                /* Without memory for the copy the new files go unwatched. */
+                tls_src_destroy(&ep->cfg->src);
+                ep->cfg->src = tls_src_clone(src);
+            }
+            ep->ops->set_tls(ep, tls);
         }
     }
 }
@@ -176,6 +333,8 @@ static void ep_cmd_run(rx_work_t *w)
         ep_each_of_socket(cmd);
         SSL_CTX_free(cmd->client_tls);
         SSL_CTX_free(cmd->server_tls);
+        tls_src_destroy(&cmd->client_src);
+        tls_src_destroy(&cmd->server_src);
         break;
     }
     if (cmd->type == EP_CMD_CONNECT || cmd->type == EP_CMD_BIND) {
@@ -264,13 +423,16 @@ void ep_socket_closed(uint32_t sock_id, int linger)
     ep_post_existing(cmd);
 }
 
-void ep_set_tls(uint32_t sock_id, SSL_CTX *client, SSL_CTX *server)
+void ep_set_tls(uint32_t sock_id, SSL_CTX *client, SSL_CTX *server, tls_src_t *client_src,
+                tls_src_t *server_src)
 {
     ep_cmd_t *cmd = ep_cmd_new(EP_CMD_SET_TLS);
     if (cmd != NULL) {
         cmd->id = sock_id;
         cmd->client_tls = client;
         cmd->server_tls = server;
+        cmd->client_src = client_src;
+        cmd->server_src = server_src;
         if (io_post_existing(&cmd->work) == 0)
             return;
         free(cmd);
@@ -278,6 +440,8 @@ void ep_set_tls(uint32_t sock_id, SSL_CTX *client, SSL_CTX *server)
     io_fork_guard_enter();
     SSL_CTX_free(client);
     SSL_CTX_free(server);
+    tls_src_destroy(&client_src);
+    tls_src_destroy(&server_src);
     io_fork_guard_leave();
 }
 

@@ -22,6 +22,7 @@
 #include "conn/conn.h"
 #include "epcfg/epcfg.h"
 #include "io/io.h"
+#include "tls/tls_src.h"
 
 /* ---- commands (application threads) ------------------------------------ */
 
@@ -35,9 +36,29 @@ void ep_close_endpoint(uint32_t ep_id);
  * then close. Synchronous for linger 0 (call before libzmq's close). */
 void ep_socket_closed(uint32_t sock_id, int linger);
 /* New credentials for the socket's endpoints (either may be NULL: keep).
- * Takes one reference of each. Resets the auth backoff and retries at once
- * an endpoint waiting on it. */
-void ep_set_tls(uint32_t sock_id, SSL_CTX *client, SSL_CTX *server);
+ * Takes one reference of each, and each source (where the context came
+ * from, watched for changes; NULL: the endpoints keep theirs). Resets the
+ * auth backoff and retries at once an endpoint waiting on it. */
+void ep_set_tls(uint32_t sock_id, SSL_CTX *client, SSL_CTX *server, tls_src_t *client_src,
+                tls_src_t *server_src);
+
+/* Credential files (tls/tls_src.h). The I/O thread checks every endpoint's
+ * files each `ms` (0: never; the newest value set applies from the next
+ * check) and, when one changed, builds a new context once per socket side
+ * and hands it to the endpoints as ep_set_tls does; a file that cannot be
+ * used leaves the context in use and is reported once on stderr
+ * ("zmtls: reload of <files> failed: <reason>; keeping the previous
+ * credentials"). Any thread. */
+#define EP_RELOAD_IVL_DEFAULT 2000
+void ep_reload_ivl_set(int ms);
+/* Synchronous: rebuilds every endpoint's context from its files now,
+ * changed or not. Returns how many socket sides failed (each reported as
+ * above), with their "reload of <files> failed: <reason>" joined by "; "
+ * in err. 0 when the I/O thread is not running (no endpoints). */
+int ep_reload(char *err, size_t errlen);
+/* The one line a failed reload writes on stderr (one write(2), so lines
+ * never interleave). Any thread. */
+void ep_reload_report(const char *files, const char *reason);
 /* Synchronous: closes every zmtls endpoint and monitor of the context so
  * libzmq's zmq_ctx_term can finish; stops the I/O thread when nothing is
  * left anywhere. */
@@ -63,6 +84,7 @@ struct ep {
     ep_cfg_t *cfg;
     ep_t *next;
     int closing;
+    int reload_seen; /* ep.c: the current file check has dealt with it */
 };
 
 /* The endpoint has finished closing and freed its connections; ep.c

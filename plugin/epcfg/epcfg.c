@@ -30,6 +30,7 @@ void ep_cfg_destroy(ep_cfg_t **cfgp)
         return;
     *cfgp = NULL;
     SSL_CTX_free(cfg->tls);
+    tls_src_destroy(&cfg->src);
     bridge_destroy(&cfg->bridge);
     free(cfg);
 }

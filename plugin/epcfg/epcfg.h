@@ -14,6 +14,7 @@
 #include "bridge/bridge.h"
 #include "io/thread_opts.h"
 #include "endpoint/endpoint.h"
+#include "tls/tls_src.h"
 
 #define EPCFG_URI_MAX    (ENDPOINT_HOST_MAX + 32)
 #define EPCFG_INPROC_MAX 64
@@ -29,6 +30,7 @@ typedef struct ep_cfg {
     char inproc[EPCFG_INPROC_MAX];           /* private inproc:// rendezvous */
     char verify_name[ENDPOINT_HOST_MAX + 1]; /* connect: expected server name */
     SSL_CTX *tls;                            /* one reference */
+    tls_src_t *src;   /* where tls came from, to rebuild it when files change */
     bridge_t *bridge; /* connect: a bridge bound in advance, or NULL */
 
     /* libzmq options of the application socket */
@@ -77,7 +79,7 @@ bridge_cfg_t ep_cfg_bridge(const ep_cfg_t *cfg, int bind, const uint8_t *routing
  * inherit them), on a connecting one before connect. Best effort. */
 void ep_cfg_tune_socket(const ep_cfg_t *cfg, int fd);
 
-/* Frees the configuration and drops its TLS reference. NULLs *cfg. */
+/* Frees the configuration, its TLS reference and source. NULLs *cfg. */
 void ep_cfg_destroy(ep_cfg_t **cfg);
 
 #endif

@@ -1,6 +1,7 @@
 /* The public helpers of include/zmtls.h. */
 #include "zmtls.h"
 
+#include "ep/ep.h"
 #include "peers/peers.h"
 #include "policy/alert.h"
 #include "shim/lasterror.h"
@@ -109,6 +110,15 @@ API_EXPORT int zmtls_endpoint_peer_property(void *socket, const char *endpoint,
                 peers_get(e->id, x->ep_id, NULL, 0, property, buf, len));
     errno = ENOENT;
     return -1;
+}
+
+API_EXPORT int zmtls_reload(void)
+{
+    shim_clear_error();
+    char err[1024];
+    if (ep_reload(err, sizeof(err)) > 0)
+        return shim_fail(EINVAL, "zmtls: %s", err);
+    return 0;
 }
 
 API_EXPORT void zmtls_version(int *major, int *minor, int *patch)

@@ -243,8 +243,8 @@ static const char *opts_env(const char *name)
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
-int shim_opts_tls_ctx(const shim_opts_t *o, int is_server, SSL_CTX **out, char *err,
-                      size_t errlen)
+int shim_opts_tls_ctx(const shim_opts_t *o, int is_server, SSL_CTX **out, tls_src_t **src,
+                      char *err, size_t errlen)
 {
     /* Each credential comes wholly from the socket (PEM or file) or wholly
      * from the environment, never half and half. */
@@ -267,7 +267,7 @@ int shim_opts_tls_ctx(const shim_opts_t *o, int is_server, SSL_CTX **out, char *
     tls_policy_t policy = o->policy;
     policy.allow = o->allow != NULL ? o->allow : opts_env("ZMTLS_ALLOW");
     io_fork_guard_enter();
-    int rc = tls_ctx_new(out, is_server, &c, &policy, err, errlen);
+    int rc = tls_src_new(src, out, is_server, &c, &policy, err, errlen);
     io_fork_guard_leave();
     return rc;
 }

@@ -13,6 +13,7 @@
 #include <openssl/ssl.h>
 
 #include "tls/tls.h"
+#include "tls/tls_src.h"
 
 typedef struct shim_opts {
     char *cert_file, *key_file, *ca_file;
@@ -51,9 +52,11 @@ int shim_opts_set(shim_opts_t *o, int option, const void *val, size_t len);
 int shim_opts_get(const shim_opts_t *o, int option, void *val, size_t *len);
 
 /* Builds the TLS context for a connect (is_server 0) or bind (1): socket
- * options first, then ZMTLS_CERT / ZMTLS_KEY / ZMTLS_CA / ZMTLS_CRL from the
- * environment. Errors as tls_ctx_new, with the reason in err. */
-int shim_opts_tls_ctx(const shim_opts_t *o, int is_server, SSL_CTX **out, char *err,
-                      size_t errlen);
+ * options first, then ZMTLS_CERT / ZMTLS_KEY / ZMTLS_CA / ZMTLS_CRL (and
+ * ZMTLS_ALLOW) from the environment, and its source (tls/tls_src.h), to
+ * rebuild it when its files change. Errors as tls_ctx_new, with the reason
+ * in err. */
+int shim_opts_tls_ctx(const shim_opts_t *o, int is_server, SSL_CTX **out, tls_src_t **src,
+                      char *err, size_t errlen);
 
 #endif

@@ -199,6 +199,8 @@ void shim_registry_free(shim_sock_t *s)
     io_fork_guard_enter();
     SSL_CTX_free(s->client_tls);
     SSL_CTX_free(s->server_tls);
+    tls_src_destroy(&s->client_src);
+    tls_src_destroy(&s->server_src);
     io_fork_guard_leave();
     shim_opts_free(&s->opts);
     free(s);

@@ -40,6 +40,8 @@ typedef struct shim_sock {
     int monitored;
     SSL_CTX *client_tls; /* built on first use, dropped on new credentials */
     SSL_CTX *server_tls;
+    tls_src_t *client_src; /* where each came from */
+    tls_src_t *server_src;
     struct shim_sock *hnext;
 } shim_sock_t;
 

@@ -174,6 +174,8 @@ static void shim_contexts_drop(shim_sock_t *e)
     io_fork_guard_enter();
     SSL_CTX_free(e->client_tls);
     SSL_CTX_free(e->server_tls);
+    tls_src_destroy(&e->client_src);
+    tls_src_destroy(&e->server_src);
     io_fork_guard_leave();
     e->client_tls = e->server_tls = NULL;
 }
@@ -193,17 +195,24 @@ static void shim_creds_changed(shim_sock_t *e)
         has_connect |= !x->is_bind;
     }
     SSL_CTX *c = NULL, *b = NULL;
+    tls_src_t *cs = NULL, *bs = NULL;
     char err[512];
     if (has_connect &&
-        shim_opts_tls_ctx(&e->opts, 0, &e->client_tls, err, sizeof(err)) == 0 &&
-        SSL_CTX_up_ref(e->client_tls) == 1)
+        shim_opts_tls_ctx(&e->opts, 0, &e->client_tls, &e->client_src, err,
+                          sizeof(err)) == 0 &&
+        SSL_CTX_up_ref(e->client_tls) == 1) {
         c = e->client_tls;
+        cs = tls_src_clone(e->client_src);
+    }
     if (has_bind &&
-        shim_opts_tls_ctx(&e->opts, 1, &e->server_tls, err, sizeof(err)) == 0 &&
-        SSL_CTX_up_ref(e->server_tls) == 1)
+        shim_opts_tls_ctx(&e->opts, 1, &e->server_tls, &e->server_src, err,
+                          sizeof(err)) == 0 &&
+        SSL_CTX_up_ref(e->server_tls) == 1) {
         b = e->server_tls;
+        bs = tls_src_clone(e->server_src);
+    }
     if (c != NULL || b != NULL)
-        ep_set_tls(e->id, c, b);
+        ep_set_tls(e->id, c, b, cs, bs);
 }
 
 SHIM_EXPORT int zmq_setsockopt(void *s, int option, const void *val, size_t len)

@@ -46,25 +46,53 @@ static int shim_type_supported(int type)
     }
 }
 
-static SSL_CTX **shim_tls_slot(shim_sock_t *e, int is_server)
+/* The socket's TLS context for this side and a copy of its source, built
+ * once per credentials and again when its files changed since. New files
+ * that cannot be used leave the context as it was, as for the socket's
+ * endpoints (ep_reload_report). */
+static int shim_tls(shim_sock_t *e, int is_server, SSL_CTX **out, tls_src_t **src)
 {
-    return is_server ? &e->server_tls : &e->client_tls;
-}
-
-/* The socket's TLS context for this side, built once per credentials. */
-static int shim_tls(shim_sock_t *e, int is_server, SSL_CTX **out)
-{
-    SSL_CTX **slot = shim_tls_slot(e, is_server);
+    SSL_CTX **slot = is_server ? &e->server_tls : &e->client_tls;
+    tls_src_t **src_slot = is_server ? &e->server_src : &e->client_src;
+    char err[512];
+    if (*slot != NULL && tls_src_changed(*src_slot)) {
+        char files[512];
+        SSL_CTX *fresh = NULL;
+        io_fork_guard_enter();
+        int rc = tls_src_build(*src_slot, &fresh, files, sizeof(files), err, sizeof(err));
+        if (rc == 0) {
+            SSL_CTX_free(*slot);
+            *slot = fresh;
+        }
+        io_fork_guard_leave();
+        if (rc < 0)
+            ep_reload_report(files, err);
+    }
     if (*slot == NULL) {
-        char err[512];
-        int rc = shim_opts_tls_ctx(&e->opts, is_server, slot, err, sizeof(err));
+        int rc = shim_opts_tls_ctx(&e->opts, is_server, slot, src_slot, err, sizeof(err));
         if (rc < 0)
             return shim_fail(-rc, "zmtls: %s", err);
     }
-    if (SSL_CTX_up_ref(*slot) != 1)
+    *src = tls_src_clone(*src_slot);
+    if (*src == NULL || SSL_CTX_up_ref(*slot) != 1) {
+        tls_src_destroy(src);
         return shim_fail(ENOMEM, "zmtls: out of memory");
+    }
     *out = *slot;
     return 0;
+}
+
+/* ZMTLS_RELOAD_IVL: how often every endpoint's credential files are
+ * checked, read at each tls:// connect and bind. */
+static void shim_reload_ivl(void)
+{
+    const char *v = getenv("ZMTLS_RELOAD_IVL");
+    if (v == NULL || *v == '\0')
+        return;
+    char *end;
+    long ms = strtol(v, &end, 10);
+    if (*end == '\0' && ms >= 0 && ms <= INT_MAX)
+        ep_reload_ivl_set((int)ms);
 }
 
 static int shim_getint(void *s, int opt, int dflt)
@@ -160,7 +188,8 @@ static ep_cfg_t *shim_ep_begin(void *s, const char *addr, int is_bind, shim_sock
                           "certificate (unset ZMQ_ZAP_DOMAIN on this socket)");
         return NULL;
     }
-    if (shim_tls(e, is_bind, &cfg->tls) < 0) {
+    shim_reload_ivl();
+    if (shim_tls(e, is_bind, &cfg->tls, &cfg->src) < 0) {
         free(cfg);
         return NULL;
     }

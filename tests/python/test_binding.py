@@ -149,17 +149,20 @@ def scenario_library_names(certs):
     s.bind("tls://127.0.0.1:*")
     assert mon.poll(10000)
     pyzmq_event = recv_monitor_message(mon)
+    zmtls.reload()  # the server's files are valid: no exception
+    reload_error = zmtls.last_error()
     s.disable_monitor()
     mon.close(0)
     s.close(0)
     ctx.term()
     return {"version": list(zmtls.version()), "events": events, "alerts": alerts,
             "pyzmq_event": [pyzmq_event["event"], pyzmq_event["endpoint"].decode()],
-            "endpoint_prefix": "tls://127.0.0.1:"}
+            "endpoint_prefix": "tls://127.0.0.1:", "reload_error": reload_error}
 
 
 def test_names_and_version_match_library(preloaded):
     r = preloaded(scenario_library_names)
+    assert r["reload_error"] == ""
     defs, _ = header_defines()
     assert r["version"] == [int(defs["ZMTLS_VERSION_" + p])
                             for p in ("MAJOR", "MINOR", "PATCH")]

@@ -689,3 +689,45 @@ int tu_closed_port(int *holder)
     *holder = fd;
     return ntohs(sa.sin_port);
 }
+
+/* ------------------------------------------------------------------ */
+/* Files                                                                */
+
+static void tu_file_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    size_t n = strlen(text);
+    CHECK(fwrite(text, 1, n, f) == n);
+    CHECK(fclose(f) == 0);
+}
+
+void tu_file_replace(const char *path, const char *text)
+{
+    char tmp[1024];
+    int n = snprintf(tmp, sizeof(tmp), "%s.new", path);
+    CHECK(n > 0 && (size_t)n < sizeof(tmp));
+    tu_file_write(tmp, text);
+    CHECK(rename(tmp, path) == 0);
+}
+
+void tu_file_rewrite(const char *path, const char *text)
+{
+    tu_file_write(path, text);
+}
+
+char *tu_file_read(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    CHECK(fseek(f, 0, SEEK_END) == 0);
+    long n = ftell(f);
+    CHECK(n >= 0);
+    rewind(f);
+    char *buf = malloc((size_t)n + 1);
+    CHECK(buf != NULL);
+    CHECK(fread(buf, 1, (size_t)n, f) == (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}

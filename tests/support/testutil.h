@@ -59,6 +59,15 @@ const char *tu_cert(const char *name);
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t tu_now_ms(void);
 
+/* Files, for tests of credential files that change. tu_file_replace writes
+ * `text` to a new file next to `path` and renames it into place (the
+ * usual atomic rotation); tu_file_rewrite truncates and rewrites `path`
+ * itself (same inode). tu_file_read returns the contents (free it). Both
+ * CHECK-fail on any error. */
+void tu_file_replace(const char *path, const char *text);
+void tu_file_rewrite(const char *path, const char *text);
+char *tu_file_read(const char *path);
+
 /* ------------------------------------------------------------------ */
 /* Sockets                                                              */
 

@@ -57,7 +57,8 @@ __all__ = [
     "OFFENDER_FAILURES_DEFAULT", "OFFENDER_WINDOW_DEFAULT", "OFFENDER_BAN_DEFAULT",
     "OPTIONS", "STRING_OPTIONS", "INT_OPTIONS", "INT64_OPTIONS", "option_id",
     "library_path", "is_active", "load",
-    "reexec_with_preload", "version", "last_error", "setsockopt", "getsockopt",
+    "reexec_with_preload", "version", "last_error", "reload", "setsockopt",
+    "getsockopt",
     "configure", "EVENTS", "event_name", "ALERTS", "alert_name",
     "alert_is_auth", "Event", "parse_monitor_message", "recv_event",
     "PEER_PROPERTIES", "peer_property", "peer_sans", "endpoint_peer_property",
@@ -356,6 +357,8 @@ def _lib():
         ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
         ctypes.c_size_t]
     lib.zmtls_endpoint_peer_property.restype = ctypes.c_int
+    lib.zmtls_reload.argtypes = []
+    lib.zmtls_reload.restype = ctypes.c_int
     _LIB = lib
     return lib
 
@@ -370,10 +373,20 @@ def version():
 
 def last_error():
     """zmtls's explanation of this thread's last failed zmq_connect,
-    zmq_bind or zmq_setsockopt ("" when none). Read it right after the
+    zmq_bind, zmq_setsockopt or reload ("" when none). Read it right after the
     failure, in the same thread."""
     msg = _lib().zmtls_last_error()
     return msg.decode("utf-8", "replace") if msg else ""
+
+
+def reload():
+    """Reads every tls:// socket's credential files again now (zmtls_reload).
+    Established connections carry on; a socket side whose new files cannot
+    be used keeps its previous credentials, and zmq.ZMQError is raised with
+    the files and reasons in its message."""
+    lib = _lib()
+    if lib.zmtls_reload() != 0:
+        raise _fail(ctypes.get_errno() or _errno.EINVAL)
 
 
 # ---- socket options --------------------------------------------------------

@@ -74,8 +74,14 @@
 #define CHILD_KILL_MS 14000
 /* Exit status of a child whose watchdog fired: CHILD_HUNG + step. */
 #define CHILD_HUNG 100
-/* Children forked while a context termination waits. */
-#define TERM_FORKS 3
+/* Children forked while a context termination waits. Not under
+ * AddressSanitizer (HAMMER_ALLOCATES 0, below): there one child of this
+ * phase hung in its TLS round trip in about twenty runs on a loaded
+ * machine, not reproduced since; GCC 12's ASan keeps its allocator's
+ * locks out of fork handling, and in this phase threads of the parent's
+ * contexts (libzmq's among them) are not kept out of the allocator. The
+ * normal build runs it every time. */
+#define TERM_FORKS_WANTED 3
 
 /* ------------------------------------------------------------------ */
 /* Child                                                                */
@@ -171,6 +177,7 @@ static void child_main(const char *server_subject, const char *client_subject)
 #ifndef HAMMER_ALLOCATES
 #define HAMMER_ALLOCATES 1
 #endif
+#define TERM_FORKS (HAMMER_ALLOCATES ? TERM_FORKS_WANTED : 0)
 
 static atomic_int stop;
 
@@ -552,7 +559,7 @@ int main(int argc, char **argv)
     CHECK_EQ(pthread_join(pt, NULL), 0);
     while (inflight > 0)
         inflight = children_reap(kids, inflight, INT64_MAX, &t);
-    int term_ok = forks_while_term_waits(&ph, &t);
+    int term_ok = TERM_FORKS > 0 ? forks_while_term_waits(&ph, &t) : 0;
 
     printf(
         "fork: %d children forked in %lld ms (%d watched by pidfd) while the hammers "

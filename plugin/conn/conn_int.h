@@ -34,11 +34,11 @@
 /* Decrypted input buffer. Frames that do not fit are read into a buffer of
  * their own, so this bounds only small-frame batching. */
 #define CONN_IN_CAP (32 * 1024)
-/* A large frame's buffer follows its bytes: each read asks for at most
- * max(CONN_BIG_STEP, bytes already received) more (never past the declared
- * size), and the buffer grows to exactly that. So it holds at most what
- * arrived plus one read, twice what arrived plus 64 KiB at worst, whatever
- * size the peer declared. */
+/* A large frame's buffer follows its bytes: when less than a record's
+ * worth of room is left it grows by max(CONN_BIG_STEP, bytes already
+ * received), never past the declared size. So it holds at most twice what
+ * arrived plus 64 KiB, whatever size the peer declared, in a number of
+ * reallocations logarithmic in the frame's size. */
 #define CONN_BIG_STEP (64 * 1024)
 /* The largest command frame handled from the input buffer; larger ones
  * (after the handshake: a SUBSCRIBE for a long topic) are read in place,

@@ -204,10 +204,16 @@ int conn_big_room(conn_t *c, uint8_t **dst, size_t *cap)
     buf_t *b = &c->ses.big;
     size_t have = buf_len(b);
     size_t left = b->limit - have;
-    size_t step = have > CONN_BIG_STEP ? have : CONN_BIG_STEP;
-    int rc = buf_reserve_exact(b, step < left ? step : left);
-    if (rc != 0)
-        return conn_end(c, CONN_END_CLOSED, (uint32_t)-rc);
+    /* Grow only when less than a record's worth of room is left, and then
+     * by max(CONN_BIG_STEP, what arrived): a handful of reallocs per frame
+     * (the size doubles), never more than one read ahead of the bytes. */
+    size_t want = left < CONN_RECORD ? left : CONN_RECORD;
+    if (buf_room(b) < want) {
+        size_t step = have > CONN_BIG_STEP ? have : CONN_BIG_STEP;
+        int rc = buf_reserve_exact(b, step < left ? step : left);
+        if (rc != 0)
+            return conn_end(c, CONN_END_CLOSED, (uint32_t)-rc);
+    }
     *dst = buf_tail(b);
     *cap = buf_room(b) < left ? buf_room(b) : left;
     return 0;

@@ -295,11 +295,12 @@ static void ep_each_of_socket(const ep_cmd_t *cmd)
             tls_src_t *src = ep->cfg->is_bind ? cmd->server_src : cmd->client_src;
             if (tls == NULL || SSL_CTX_up_ref(tls) != 1)
                 continue;
-            if (src != NULL) {
-                /* Without memory for the copy the new files go unwatched. */
-                tls_src_destroy(&ep->cfg->src);
+            /* The old source goes whatever comes: watching the old files
+             * could bring the old credentials back. Without memory for a
+             * copy (or without a source) the new files go unwatched. */
+            tls_src_destroy(&ep->cfg->src);
+            if (src != NULL)
                 ep->cfg->src = tls_src_clone(src);
-            }
             ep->ops->set_tls(ep, tls);
         }
     }

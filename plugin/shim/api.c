@@ -6,6 +6,7 @@
 #include "policy/alert.h"
 #include "shim/lasterror.h"
 #include "shim/registry.h"
+#include "shim/shim_int.h"
 
 #include <errno.h>
 #include <string.h>
@@ -112,9 +113,12 @@ API_EXPORT int zmtls_endpoint_peer_property(void *socket, const char *endpoint,
     return -1;
 }
 
+atomic_uint shim_reload_gen;
+
 API_EXPORT int zmtls_reload(void)
 {
     shim_clear_error();
+    atomic_fetch_add(&shim_reload_gen, 1);
     char err[1024];
     if (ep_reload(err, sizeof(err)) > 0)
         return shim_fail(EINVAL, "zmtls: %s", err);

@@ -42,6 +42,9 @@ typedef struct shim_sock {
     SSL_CTX *server_tls;
     tls_src_t *client_src; /* where each came from */
     tls_src_t *server_src;
+    /* shim_reload_gen when each cached context was last checked: a
+     * zmtls_reload() since makes the next connect / bind rebuild it */
+    unsigned client_gen, server_gen;
     struct shim_sock *hnext;
 } shim_sock_t;
 

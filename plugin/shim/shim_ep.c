@@ -54,8 +54,14 @@ static int shim_tls(shim_sock_t *e, int is_server, SSL_CTX **out, tls_src_t **sr
 {
     SSL_CTX **slot = is_server ? &e->server_tls : &e->client_tls;
     tls_src_t **src_slot = is_server ? &e->server_src : &e->client_src;
+    unsigned *gen = is_server ? &e->server_gen : &e->client_gen;
+    unsigned now = atomic_load(&shim_reload_gen);
     char err[512];
-    if (*slot != NULL && tls_src_changed(*src_slot)) {
+    /* zmtls_reload() since the last check: rebuild whatever the files'
+     * identities say, as the endpoints were. */
+    int forced = *gen != now;
+    *gen = now;
+    if (*slot != NULL && (forced || tls_src_changed(*src_slot))) {
         char files[512];
         SSL_CTX *fresh = NULL;
         io_fork_guard_enter();

@@ -7,6 +7,7 @@
 #define ZMTLS_SHIM_INT_H
 
 #include <errno.h>
+#include <stdatomic.h>
 
 #include "real/real.h"
 
@@ -18,6 +19,10 @@
 #define SHIM_BRIDGE_RESERVE 16384
 
 #define SHIM_PRIVATE_PREFIX "inproc://zmtls-"
+
+/* Counts zmtls_reload() calls: a socket's cached contexts older than the
+ * last call are rebuilt at its next connect / bind (shim_ep.c). */
+extern atomic_uint shim_reload_gen;
 
 #define REAL_OR_FAIL(r, failval)                                                         \
     const zmtls_real_t *r = real();                                                      \

@@ -80,7 +80,8 @@ static int tls_allow_entry(const char *s, size_t len, tls_allow_entry_t *e, char
                      (int)len, s);
             return -EINVAL;
         }
-        if (e->kind == ALLOW_DNS && e->value[0] == '*' && e->value[1] != '.') {
+        if (e->kind == ALLOW_DNS && e->value[0] == '*' &&
+            (e->value[1] != '.' || e->value[2] == '\0')) {
             snprintf(err, errlen, "ZMTLS_ALLOW: '%.*s': '*' only as a whole first label",
                      (int)len, s);
             return -EINVAL;

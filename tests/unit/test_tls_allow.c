@@ -46,8 +46,8 @@ static void test_parse(void)
     CHECK(a == NULL); /* no list: no restriction */
     CHECK_EQ(tls_allow_parse(" , ,", &a, err, sizeof err), 0);
     CHECK(a == NULL);
-    static const char *const bad[] = {"foo:bar",   "dns:",       "ip:300.1.1.1",
-                                      "dns:a.*.b", "dns:*x.org", "client"};
+    static const char *const bad[] = {"foo:bar",    "dns:",   "ip:300.1.1.1", "dns:a.*.b",
+                                      "dns:*x.org", "client", "dns:*."};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
         CHECK_EQ(tls_allow_parse(bad[i], &a, err, sizeof err), -EINVAL);

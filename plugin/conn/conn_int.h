@@ -1,6 +1,6 @@
 /*
- * Inside a connection: the state record and the functions its four files
- * share. Not for use outside conn/.
+ * Inside a connection: the state record and the functions its files
+ * share. Not for use outside conn/
  *
  * Layers, one file each, each calling only downwards (and conn.c, which
  * drives them all):

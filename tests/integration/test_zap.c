@@ -10,6 +10,8 @@
  *   denied    a raw TLS client from 127.0.0.2 gets 400: the server emits
  *             HANDSHAKE_FAILED_AUTH 400, the client reads an rfc 37 ERROR
  *             "400" instead of the server's READY, then the close
+ *   broken    a reply with version "2.0" breaks rfc 27: the server emits
+ *             HANDSHAKE_FAILED_PROTOCOL ZMQ_PROTOCOL_ERROR_ZAP_BAD_VERSION
  *   no handler  a bind in a context without a handler admits nobody: the
  *             handshake ends at ZMQ_HANDSHAKE_IVL (NO_DETAIL ETIMEDOUT)
  */
@@ -37,6 +39,7 @@ typedef struct zap_seen {
     char mechanism[16];
     int frames;  /* after the delimiter */
     int cert_ok; /* the credential frame is one PEM certificate */
+    int broken;  /* set by the test: reply with a bad version */
 } zap_seen_t;
 
 typedef struct zap {
@@ -83,10 +86,11 @@ static void zap_answer(zap_t *z, void *rep)
                  memcmp(f[6], begin, sizeof begin - 1) == 0 &&
                  memcmp(f[6] + len[6] - (sizeof end - 1), end, sizeof end - 1) == 0;
     int allow = len[3] == (int)strlen(ALLOWED) && memcmp(f[3], ALLOWED, len[3]) == 0;
+    int broken = s->broken;
     pthread_mutex_unlock(&s->lock);
     const char *status = allow ? "200" : "400";
     const char *user = allow ? "alice" : "";
-    CHECK_EQ(zmq_send(rep, "1.0", 3, ZMQ_SNDMORE), 3);
+    CHECK_EQ(zmq_send(rep, broken ? "2.0" : "1.0", 3, ZMQ_SNDMORE), 3);
     CHECK_EQ(zmq_send(rep, f[1], (size_t)len[1], ZMQ_SNDMORE), len[1]);
     CHECK_EQ(zmq_send(rep, status, 3, ZMQ_SNDMORE), 3);
     CHECK_EQ(zmq_send(rep, allow ? "OK" : "Address denied", allow ? 2 : 14, ZMQ_SNDMORE),
@@ -212,6 +216,22 @@ static void case_denied(zap_t *z, tu_peer_t *srv)
     SSL_CTX_free(tls);
 }
 
+static void case_broken(zap_t *z, tu_peer_t *srv, void *ctx)
+{
+    pthread_mutex_lock(&z->seen.lock);
+    z->seen.broken = 1;
+    pthread_mutex_unlock(&z->seen.lock);
+    tu_peer_t cli;
+    tu_peer_open(&cli, "client", ctx, ZMQ_REQ, "client.pem", "client.key", "ca.pem");
+    tu_peer_connect(&cli, srv->endpoint);
+    CHECK_EQ(TU_PEER_EXPECT(srv, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL),
+             ZMQ_PROTOCOL_ERROR_ZAP_BAD_VERSION);
+    CHECK_EQ(tu_events_count(&srv->log, ZMQ_EVENT_HANDSHAKE_SUCCEEDED), 1);
+    printf("broken reply: HANDSHAKE_FAILED_PROTOCOL ZAP_BAD_VERSION\n");
+    tu_set_int(cli.sock, ZMQ_LINGER, 0);
+    tu_peer_close(&cli);
+}
+
 static void case_no_handler(void)
 {
     void *ctx = zmq_ctx_new();
@@ -247,6 +267,7 @@ int main(int argc, char **argv)
     tu_peer_bind(&srv);
     case_allowed(&zap, &srv, ctx);
     case_denied(&zap, &srv);
+    case_broken(&zap, &srv, ctx);
     tu_peer_close(&srv);
     zap_stop(&zap);
     CHECK_EQ(zmq_ctx_term(ctx), 0);

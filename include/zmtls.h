@@ -291,6 +291,8 @@ const char *zmtls_last_error(void);
  *                   the full handshake that session came from (still
  *                   within ZMTLS_SESSION_LIFETIME, not expired, not
  *                   revoked by the server's CRLs); else "0"
+ *   "User-Id"       on a bind with ZMQ_ZAP_DOMAIN: the user id the ZAP
+ *                   handler returned when it admitted the peer; else ""
  * Every value is whole: no property is cut short inside zmtls.
  *
  * zmtls_peer_property names the peer by the routing id the socket sees for

@@ -69,6 +69,7 @@ int conn_end(conn_t *c, conn_end_t why, uint32_t value)
         tls_conn_shutdown(c->tls);
     rx_io_stop(c->loop, &c->io, RX_READ | RX_WRITE);
     rx_io_stop(c->loop, &c->bio, RX_READ);
+    conn_zap_fini(c);
     conn_stop_timers(c);
     return -1;
 }
@@ -163,6 +164,15 @@ static unsigned conn_stream_wants(const conn_t *c)
     return want;
 }
 
+/* ZAP: the handler decides; only output already queued (our greeting)
+ * still goes out. */
+static unsigned conn_zap_wants(const conn_t *c)
+{
+    if (conn_out_len(c) == 0)
+        return 0;
+    return c->rec.write_wants ? c->rec.write_wants : RX_WRITE;
+}
+
 /* What each phase does when the connection runs. `step` runs first; while
  * it returns 0 the phase waits for `wants`. Then, in phases that read,
  * input is read and parsed (conn_parse dispatches on the phase: greeting,
@@ -181,6 +191,7 @@ static const conn_phase_def_t conn_phases[CONN_PH_COUNT] = {
     [CONN_PH_TLS] = {"TLS", conn_tls_step, conn_tls_wants, 0, 0},
     [CONN_PH_GREETING] = {"GREETING", NULL, conn_stream_wants, 1, 0},
     [CONN_PH_READY] = {"READY", NULL, conn_stream_wants, 1, 0},
+    [CONN_PH_ZAP] = {"ZAP", conn_zap_step, conn_zap_wants, 0, 0},
     [CONN_PH_TRAFFIC] = {"TRAFFIC", NULL, conn_stream_wants, 1, 1},
 };
 
@@ -382,6 +393,7 @@ void conn_destroy(conn_t **cp)
     peers_remove(c);
     rx_io_close(c->loop, &c->io);
     rx_io_close(c->loop, &c->bio);
+    conn_zap_fini(c);
     conn_stop_timers(c);
     conn_session_fini(c);
     conn_record_fini(c);
@@ -456,7 +468,7 @@ void conn_publish_peer(conn_t *c, const uint8_t *routing_id, size_t routing_id_l
                       .ep_id = c->cfg->ep_id,
                       .routing_id = routing_id,
                       .routing_id_len = routing_id_len};
-    peers_add(c, &key, &info, addr); /* takes info */
+    peers_add(c, &key, &info, addr, c->zap.user_id); /* takes info */
 }
 
 const uint8_t *conn_peer_identity(const conn_t *c, size_t *len)

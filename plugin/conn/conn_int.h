@@ -1,6 +1,6 @@
 /*
- * Inside a connection: the state record and the functions its four files
- * share. Not for use outside conn/.
+ * Inside a connection: the state record and the functions its files
+ * share. Not for use outside conn/
  *
  * Layers, one file each, each calling only downwards (and conn.c, which
  * drives them all):
@@ -9,6 +9,9 @@
  *   conn_pump.c     bridge pump: application messages <-> ZMTP frames
  *   conn_session.c  ZMTP session: greeting, commands, frame parsing,
  *                   multipart assembly, heartbeats
+ *   conn_zap.c      server with a ZAP domain: the peer put to the
+ *                   application's ZAP handler between the client's READY
+ *                   and ours
  *   conn_record.c   TLS record I/O: decrypted input and encoded output
  *                   buffers, the direct-send message, reads and writes
  *
@@ -28,6 +31,7 @@
 #include "conn/conn.h"
 #include "reactor/reactor.h"
 #include "tls/tls.h"
+#include "zap/zap.h"
 
 #include <zmq.h>
 
@@ -74,6 +78,7 @@ typedef enum conn_phase {
     CONN_PH_TLS,
     CONN_PH_GREETING,
     CONN_PH_READY,
+    CONN_PH_ZAP,
     CONN_PH_TRAFFIC,
     CONN_PH_COUNT
 } conn_phase_t;
@@ -103,6 +108,7 @@ typedef struct conn_session {
     int signature_ok;      /* the peer's greeting signature checked */
     int connected_emitted; /* client: CONNECTED went out */
     int succeeded;         /* HANDSHAKE_SUCCEEDED went out */
+    int ready_deferred;    /* server: our READY waits for the ZAP verdict */
     uint8_t peer_minor;    /* ZMTP 3.minor of the peer */
     uint8_t peer_id[255];
     size_t peer_id_len;
@@ -154,6 +160,13 @@ typedef struct conn_pump {
     bridge_subs_t *subs; /* connect side: what to replay after a reconnect */
 } conn_pump_t;
 
+/* ZAP (conn_zap.c): the request in flight and the verdict's user id. */
+typedef struct conn_zap {
+    zap_req_t *req;
+    rx_io_t io; /* the request socket's ZMQ_FD, edge-triggered */
+    char user_id[ZAP_USER_ID_MAX + 1];
+} conn_zap_t;
+
 /* Driving and ending (conn.c). */
 typedef struct conn_drive_state {
     int in_drive;      /* conn_drive is on the stack */
@@ -188,6 +201,7 @@ struct conn {
     conn_session_t ses;
     conn_hb_t hb;
     conn_pump_t pump;
+    conn_zap_t zap;
     conn_drive_state_t drive;
     conn_end_state_t end;
     struct {
@@ -219,8 +233,8 @@ void conn_emit(conn_t *c, int event, uint32_t value);
  * peer's certificate expires, so no peer stays in on a certificate that is
  * no longer valid; its reconnect must then pass a full handshake. */
 void conn_expiry_start(conn_t *c);
-/* A timer of a lower layer fired: run the connection (and tell the owner
- * if it ended). c may be gone afterwards. */
+/* A timer or an fd of a lower layer fired: run the connection (and tell
+ * the owner if it ended). c may be gone afterwards. */
 void conn_drive_from_timer(conn_t *c);
 
 /* ---- conn_log.c -------------------------------------------------------- */
@@ -287,6 +301,25 @@ void conn_hb_init(conn_t *c);
 void conn_hb_stop(conn_t *c);
 /* Starts ZMQ_HEARTBEAT_IVL once the handshake succeeded. */
 void conn_hb_start(conn_t *c);
+/* The peer's READY was accepted (and, with ZAP, the handler admitted it):
+ * our READY if it was held back, the owner's bridge, HANDSHAKE_SUCCEEDED.
+ * Moves to TRAFFIC. */
+int conn_admit(conn_t *c);
+
+/* ---- conn_zap.c -------------------------------------------------------- */
+
+/* 1 when this connection must pass the ZAP handler: a server whose bind
+ * has a ZAP domain. */
+int conn_zap_required(const conn_t *c);
+/* After the client's READY: sends the request and enters the ZAP phase
+ * (no input read; bounded by the handshake deadline). */
+int conn_zap_start(conn_t *c);
+/* The ZAP phase's step: 0 while the reply is awaited, 1 once admitted (in
+ * TRAFFIC), -1 ended (refused: AUTH with the status code, the client told
+ * with an rfc 37 ERROR as libzmq does). */
+int conn_zap_step(conn_t *c);
+/* Drops a request in flight; idempotent. */
+void conn_zap_fini(conn_t *c);
 
 /* ---- conn_pump.c ------------------------------------------------------- */
 

@@ -11,12 +11,16 @@
 
 #include <string.h>
 
+/* one phase a line */
+/* clang-format off */
 static const char *const conn_phase_names[CONN_PH_COUNT] = {
     [CONN_PH_TLS] = "tls",
     [CONN_PH_GREETING] = "greeting",
     [CONN_PH_READY] = "ready",
+    [CONN_PH_ZAP] = "zap",
     [CONN_PH_TRAFFIC] = "traffic",
 };
+/* clang-format on */
 
 void conn_log_start(conn_t *c)
 {
@@ -97,7 +101,9 @@ void conn_log_end(conn_t *c, conn_end_t why, uint32_t value)
     if (!c->ses.succeeded && why == CONN_END_AUTH) {
         log_begin(&l, c->cfg->uri, "refused", c->peer_addr);
         conn_log_subject(c, &l);
-        if (!conn_log_alert(c, &l))
+        if (value >= 300) /* a ZAP status code, not a TLS alert */
+            log_add(&l, "zap_status=%u", value);
+        else if (!conn_log_alert(c, &l))
             log_add(&l, "alert=%u alert_name=%s alert_dir=-", value,
                     policy_alert_name((int)value));
     } else if (!c->ses.succeeded && why == CONN_END_PROTOCOL) {

@@ -256,11 +256,23 @@ static int conn_on_ready(conn_t *c, const zmtp_command_t *cmd)
     c->ses.peer_id_len = r.identity ? r.identity_len : 0;
     if (c->ses.peer_id_len > 0)
         memcpy(c->ses.peer_id, r.identity, c->ses.peer_id_len);
+    if (conn_zap_required(c))
+        return conn_zap_start(c);
+    return conn_admit(c);
+}
+
+int conn_admit(conn_t *c)
+{
+    if (c->ses.ready_deferred) {
+        c->ses.ready_deferred = 0;
+        if (conn_queue_ready(c) < 0)
+            return -1;
+    }
     c->phase = CONN_PH_TRAFFIC;
     rx_timer_stop(c->loop, &c->handshake_timer);
     /* The bridge and the peer's record exist before the event goes out, so
      * whoever reacts to HANDSHAKE_SUCCEEDED finds the peer. */
-    rc = c->owner.established(c, c->owner.arg);
+    int rc = c->owner.established(c, c->owner.arg);
     if (rc < 0)
         return conn_end(c, CONN_END_NO_DETAIL, (uint32_t)-rc);
     if (c->end.dead)
@@ -275,6 +287,13 @@ static int conn_on_ready(conn_t *c, const zmtp_command_t *cmd)
 
 static int conn_on_error_early(conn_t *c, const zmtp_command_t *cmd)
 {
+    /* A server's ZAP handler refused us: libzmq's reason is the status
+     * code, and it reports it as an authentication failure. */
+    const uint8_t *reason;
+    size_t len;
+    if (zmtp_error_parse(cmd->data, cmd->data_len, &reason, &len) == 0 && len == 3 &&
+        reason[0] >= '3' && reason[0] <= '5' && reason[1] == '0' && reason[2] == '0')
+        return conn_end(c, CONN_END_AUTH, (uint32_t)(reason[0] - '0') * 100);
     return conn_end(c, CONN_END_PROTOCOL,
                     ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR);
 }
@@ -419,6 +438,11 @@ static int conn_on_greeting(conn_t *c)
     c->ses.peer_minor = g.minor;
     buf_consume(&c->rec.in, ZMTP_GREETING_SIZE);
     c->phase = CONN_PH_READY;
+    /* With ZAP our READY is the verdict: it waits for the handler. */
+    if (c->is_server && conn_zap_required(c)) {
+        c->ses.ready_deferred = 1;
+        return 1;
+    }
     return conn_queue_ready(c) < 0 ? -1 : 1;
 }
 
@@ -499,6 +523,8 @@ int conn_parse(conn_t *c, int *budget)
                 return rc;
             continue;
         }
+        case CONN_PH_ZAP:
+            return 1; /* nothing is read while the handler decides */
         case CONN_PH_READY:
         case CONN_PH_TRAFFIC: {
             if (*budget <= 0) {

@@ -52,6 +52,9 @@ typedef struct ep_cfg {
     int heartbeat_timeout;
     uint8_t routing_id[255];
     size_t routing_id_len;
+    /* bind: ZMQ_ZAP_DOMAIN; non-empty: every peer is put to the context's
+     * ZAP handler (zap/zap.h) before it is admitted */
+    char zap_domain[256];
 
     /* zmtls options */
     int auth_ivl;

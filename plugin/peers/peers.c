@@ -17,6 +17,7 @@ typedef struct peer_rec {
     size_t rid_len;
     tls_peer_info_t info;
     char address[64];
+    char user_id[256];
     struct peer_rec *next; /* newest first */
 } peer_rec_t;
 
@@ -24,7 +25,7 @@ static io_shared_lock_t peers_table_lock = IO_SHARED_LOCK_INIT;
 static peer_rec_t *peers_list;
 
 int peers_add(const void *owner, const peer_key_t *key, tls_peer_info_t *info,
-              const char *address)
+              const char *address, const char *user_id)
 {
     peer_rec_t *r = calloc(1, sizeof(*r));
     if (r == NULL) {
@@ -40,6 +41,7 @@ int peers_add(const void *owner, const peer_key_t *key, tls_peer_info_t *info,
     r->info = *info; /* moves */
     memset(info, 0, sizeof(*info));
     snprintf(r->address, sizeof(r->address), "%s", address);
+    snprintf(r->user_id, sizeof(r->user_id), "%s", user_id);
     io_shared_lock(&peers_table_lock);
     r->next = peers_list;
     peers_list = r;
@@ -103,6 +105,8 @@ static const char *peers_prop(const peer_rec_t *r, const char *name, char count[
         return r->address;
     if (strcmp(name, "Resumed") == 0)
         return r->info.resumed ? "1" : "0";
+    if (strcmp(name, "User-Id") == 0)
+        return r->user_id;
     return NULL;
 }
 

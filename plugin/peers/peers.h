@@ -22,14 +22,16 @@ typedef struct peer_key {
 } peer_key_t;
 
 /* Records a peer under `owner` (the conn); what info holds moves into the
- * record (freed here on failure). -ENOMEM leaves the peer unknown. */
+ * record (freed here on failure). user_id: what a ZAP handler named the
+ * peer, "" without ZAP. -ENOMEM leaves the peer unknown. */
 int peers_add(const void *owner, const peer_key_t *key, tls_peer_info_t *info,
-              const char *address);
+              const char *address, const char *user_id);
 void peers_remove(const void *owner);
 
 /* Properties: "Subject", "Issuer", "SAN" (every entry, joined with ','),
  * "SAN-Count", "SAN.<i>" (entry i, from 0, decimal without leading zeros),
- * "SPIFFE-ID" ("" when none), "Serial", "Peer-Address", "Resumed".
+ * "SPIFFE-ID" ("" when none), "Serial", "Peer-Address", "Resumed",
+ * "User-Id" (the ZAP handler's, "" without ZAP).
  * Copies property `name` of the peer with this routing id (or, when
  * routing_id is NULL, the newest peer of endpoint ep_id) into buf,
  * NUL-terminated and truncated to len. Returns the value's full length, or

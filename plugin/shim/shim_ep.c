@@ -184,16 +184,11 @@ static ep_cfg_t *shim_ep_begin(void *s, const char *addr, int is_bind, shim_sock
                   "ZMQ_PLAIN or ZMQ_CURVE (unset them on this socket)");
         return NULL;
     }
-    /* Likewise a ZAP domain: a server that expects ZAP to vet its clients
-     * must not silently admit everyone the CA admits. */
-    char zap[256] = "";
-    size_t zap_len = sizeof(zap);
-    if (is_bind && real()->getsockopt(s, ZMQ_ZAP_DOMAIN, zap, &zap_len) == 0 && zap[0]) {
-        free(cfg);
-        shim_fail(EINVAL, "zmtls: tls:// does not consult ZAP; authorise clients by "
-                          "certificate (unset ZMQ_ZAP_DOMAIN on this socket)");
-        return NULL;
-    }
+    /* A ZAP domain on a bind: each peer is put to the context's ZAP
+     * handler once its certificate verified (conn/conn_zap.c). */
+    size_t zap_len = sizeof(cfg->zap_domain);
+    if (!is_bind || real()->getsockopt(s, ZMQ_ZAP_DOMAIN, cfg->zap_domain, &zap_len) != 0)
+        cfg->zap_domain[0] = '\0';
     shim_reload_ivl();
     if (shim_tls(e, is_bind, &cfg->tls, &cfg->src) < 0) {
         free(cfg);

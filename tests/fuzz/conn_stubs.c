@@ -11,6 +11,7 @@
 #include "io/io.h"
 #include "peers/peers.h"
 #include "tls/tls.h"
+#include "zap/zap.h"
 #include "zmtp/zmtp.h"
 
 #include <errno.h>
@@ -349,6 +350,41 @@ int tls_conn_peer_expiry(const tls_conn_t *c, int64_t *seconds_left)
     return -ENOENT;
 }
 
+/* ---- ZAP: the fuzzed binds have no ZAP domain ------------------------------ */
+
+int tls_conn_peer_pem(const tls_conn_t *c, char **pem, size_t *len)
+{
+    (void)c, (void)pem, (void)len;
+    FZ_CHECK(0);
+    return -ENOENT;
+}
+
+int zap_req_new(zap_req_t **out, const zap_request_t *req)
+{
+    (void)out, (void)req;
+    FZ_CHECK(0);
+    return -ENOSYS;
+}
+
+void zap_req_destroy(zap_req_t **z)
+{
+    FZ_CHECK(*z == NULL);
+}
+
+int zap_req_fd(const zap_req_t *z)
+{
+    (void)z;
+    FZ_CHECK(0);
+    return -1;
+}
+
+int zap_req_poll(zap_req_t *z, zap_reply_t *reply)
+{
+    (void)z, (void)reply;
+    FZ_CHECK(0);
+    return -ENOSYS;
+}
+
 /* ---- bridge -------------------------------------------------------------- */
 
 struct bridge {
@@ -544,8 +580,9 @@ void io_linger_close(int fd)
 }
 
 int peers_add(const void *owner, const peer_key_t *key, tls_peer_info_t *info,
-              const char *address)
+              const char *address, const char *user_id)
 {
+    FZ_CHECK(user_id != NULL && user_id[0] == '\0');
     FZ_CHECK(owner != NULL && !fz.dead && fz.peer_info_rc == 0);
     FZ_CHECK(key->sock_id == fz.cfg->sock_id && key->ep_id == fz.cfg->ep_id);
     FZ_CHECK(strcmp(info->subject, "CN=fuzz") == 0 && address != NULL);

@@ -6,7 +6,9 @@
  *   zap_null_domain   NULL mechanism with ZMQ_ZAP_DOMAIN: the ZAP handler
  *                     is asked for every client; a domain it denies keeps
  *                     the client out (HANDSHAKE_FAILED_AUTH, nothing
- *                     delivered), a domain it allows lets it in;
+ *                     delivered), a domain it allows lets it in; over
+ *                     tls:// too (the handler's User-Id then read with
+ *                     zmtls_peer_property);
  *   plain             ZMQ_PLAIN_SERVER: a wrong password is refused, the
  *                     right one delivered with User-Id "admin";
  *   curve             ZMQ_CURVE_SERVER: the ZAP handler admits one client
@@ -15,7 +17,7 @@
  * One ZAP handler (inproc://zeromq.zap.01, rfc 27) per context, on its own
  * thread, counts the requests it answers.
  *
- * tls:// authenticates with certificates and refuses these settings at
+ * tls:// authenticates with certificates and refuses PLAIN and CURVE at
  * bind with EINVAL and a reason instead of silently ignoring them (a
  * documented difference, docs/zmq_tls.7.md): the tls:// runs assert that.
  */
@@ -41,7 +43,11 @@ typedef struct zap {
 static int zap_part(void *sock, char *buf, size_t cap, int *more)
 {
     int n = zmq_recv(sock, buf, cap - 1, 0);
-    CHECK(n >= 0 && (size_t)n < cap);
+    CHECK(n >= 0);
+    /* tls:// adds the peer certificate as a credential: longer than
+     * anything decided on here, so kept only in part */
+    if ((size_t)n >= cap)
+        n = (int)cap - 1;
     buf[n] = '\0';
     int m = 0;
     size_t len = sizeof m;
@@ -193,13 +199,6 @@ static void zap_null_domain(const char *tr)
     tu_peer_t deny, allow, c1, c2;
     conf_peer_open(&deny, "server-deny", ctx, ZMQ_ROUTER, tr, CONF_SERVER);
     tu_set_str(deny.sock, ZMQ_ZAP_DOMAIN, "deny");
-    if (conf_is_tls(tr)) {
-        expect_bind_refused(&deny, "ZMQ_ZAP_DOMAIN");
-        tu_peer_close(&deny);
-        zap_stop(&zap);
-        CHECK_EQ(zmq_ctx_term(ctx), 0);
-        return;
-    }
     conf_peer_bind(&deny, tr);
     conf_peer_open(&allow, "server-allow", ctx, ZMQ_ROUTER, tr, CONF_SERVER);
     tu_set_str(allow.sock, ZMQ_ZAP_DOMAIN, "allow");
@@ -211,6 +210,11 @@ static void zap_null_domain(const char *tr)
     expect_refused(&deny, &c1);
     char user[64];
     expect_admitted(&allow, &c2, user, sizeof user);
+    /* tls:// messages reach the socket through a pipe without metadata:
+     * the handler's User-Id is a peer property */
+    if (conf_is_tls(tr))
+        CHECK(zmtls_endpoint_peer_property(allow.sock, allow.endpoint, "User-Id", user,
+                                           sizeof user) >= 0);
     int asked = atomic_load(&zap.requests);
     printf("zap null: handler asked %d times; denied domain refused, allowed domain "
            "admitted with User-Id %s\n",

@@ -519,7 +519,7 @@ def configure(sock, cert=None, key=None, ca=None, cert_pem=None, key_pem=None,
 #: Properties of an authenticated peer (include/zmtls.h); each SAN entry is
 #: also "SAN.0", "SAN.1", ... up to "SAN-Count" (see peer_sans).
 PEER_PROPERTIES = ("Subject", "Issuer", "SAN", "SAN-Count", "SPIFFE-ID",
-                   "Serial", "Peer-Address", "Resumed")
+                   "Serial", "Peer-Address", "Resumed", "User-Id")
 
 
 def _peer_call(fn, *args):

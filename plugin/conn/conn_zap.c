@@ -1,0 +1,116 @@
+/*
+ * ZAP on a tls:// bind (see conn_int.h and zap/zap.h): once the client's
+ * certificate verified and its READY arrived, the application's ZAP
+ * handler decides, as libzmq asks it for a NULL-mechanism peer. Our READY
+ * is the verdict, so the client learns nothing more before it.
+ */
+#include "conn/conn_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+int conn_zap_required(const conn_t *c)
+{
+    return c->is_server && c->cfg->zap_domain[0] != '\0';
+}
+
+/* The peer's IP address as text, as libzmq gives it to ZAP (no port; an
+ * IPv4 peer on a dual-stack socket in its IPv4 form). */
+static void conn_zap_address(const conn_t *c, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    out[0] = '\0';
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) != 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)cap);
+    } else if (ss.ss_family == AF_INET6) {
+        const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a))
+            inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)cap);
+        else
+            inet_ntop(AF_INET6, a, out, (socklen_t)cap);
+    }
+}
+
+static void conn_zap_on_io(rx_io_t *io, unsigned revents)
+{
+    (void)revents;
+    conn_drive_from_timer(io->data);
+}
+
+int conn_zap_start(conn_t *c)
+{
+    char addr[INET6_ADDRSTRLEN] = "";
+    char *pem = NULL;
+    size_t pem_len = 0;
+    conn_zap_address(c, addr, sizeof(addr));
+    int rc = tls_conn_peer_pem(c->tls, &pem, &pem_len);
+    if (rc == 0) {
+        zap_request_t q = {.ctx = c->cfg->ctx,
+                           .domain = c->cfg->zap_domain,
+                           .address = addr,
+                           .identity = c->ses.peer_id,
+                           .identity_len = c->ses.peer_id_len,
+                           .cert_pem = pem,
+                           .cert_pem_len = pem_len};
+        rc = zap_req_new(&c->zap.req, &q);
+        free(pem);
+    }
+    if (rc != 0)
+        return conn_end(c, CONN_END_NO_DETAIL, (uint32_t)-rc);
+    c->phase = CONN_PH_ZAP;
+    /* ZMQ_HANDSHAKE_IVL = 0 leaves the ZMTP phases without a deadline; a
+     * handler that never answers (or is never bound) must not hold the
+     * connection forever. */
+    if (c->cfg->handshake_ivl <= 0)
+        rx_timer_start(c->loop, &c->handshake_timer, CONN_TLS_DEADLINE_MS);
+    rx_io_init(&c->zap.io, zap_req_fd(c->zap.req), RX_EDGE, conn_zap_on_io, c);
+    rx_io_start(c->loop, &c->zap.io, RX_READ);
+    /* The reply may already be in, its edge gone: look once more. */
+    c->drive.again = 1;
+    return 0;
+}
+
+int conn_zap_step(conn_t *c)
+{
+    /* Our greeting may still be on its way. */
+    if (conn_flush(c) < 0)
+        return -1;
+    zap_reply_t reply;
+    int rc = zap_req_poll(c->zap.req, &reply);
+    if (rc == 0)
+        return 0;
+    conn_zap_fini(c);
+    if (rc < 0)
+        return conn_end(c, CONN_END_NO_DETAIL, (uint32_t)-rc);
+    if (reply.protocol_error != 0)
+        return conn_end(c, CONN_END_PROTOCOL, (uint32_t)reply.protocol_error);
+    if (reply.status != 200) {
+        /* libzmq tells the client why, except for a temporary failure
+         * (300), and the status code is the reason. */
+        if (reply.status != 300) {
+            char code[8];
+            snprintf(code, sizeof(code), "%d", reply.status);
+            conn_queue_error(c, code);
+            conn_flush(c);
+        }
+        return conn_end(c, CONN_END_AUTH, (uint32_t)reply.status);
+    }
+    memcpy(c->zap.user_id, reply.user_id, sizeof(c->zap.user_id));
+    return conn_admit(c) < 0 ? -1 : 1;
+}
+
+void conn_zap_fini(conn_t *c)
+{
+    if (c->zap.req == NULL)
+        return;
+    rx_io_close(c->loop, &c->zap.io);
+    zap_req_destroy(&c->zap.req);
+}

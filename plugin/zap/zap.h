@@ -1,0 +1,62 @@
+/*
+ * ZAP client (rfc 27): one request to the application's ZAP handler, made
+ * on behalf of one tls:// connection a bind is accepting.
+ *
+ * The request goes from a DEALER (a real libzmq socket in the
+ * application's context) connected to inproc://zeromq.zap.01, so the
+ * handler sees it exactly as libzmq's own: an empty delimiter, then
+ * "1.0", the request id, the domain, the peer's IP address, its ZMTP
+ * identity, the mechanism "NULL", then one credential frame: the peer's
+ * certificate as PEM. libzmq hands NULL-mechanism requests no credentials;
+ * handlers that follow rfc 27 for NULL (CZMQ's zauth) read the fixed frames
+ * and ignore the rest, and a handler written for tls:// reads the
+ * certificate from it.
+ *
+ * A request made before any handler is bound waits in the inproc pipe
+ * until one binds (libzmq queues inproc connects): the caller bounds the
+ * wait.
+ *
+ * Threading: I/O thread only (the socket lives and dies there).
+ * Errors: negative errno.
+ */
+#ifndef ZMTLS_ZAP_H
+#define ZMTLS_ZAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ZAP_ENDPOINT    "inproc://zeromq.zap.01"
+#define ZAP_USER_ID_MAX 255
+
+typedef struct zap_req zap_req_t;
+
+typedef struct zap_request {
+    void *ctx;          /* the application's context */
+    const char *domain; /* ZMQ_ZAP_DOMAIN */
+    const char *address;
+    const uint8_t *identity;
+    size_t identity_len;
+    const char *cert_pem;
+    size_t cert_pem_len;
+} zap_request_t;
+
+typedef struct zap_reply {
+    /* 0, or ZMQ_PROTOCOL_ERROR_ZAP_*: the handler broke rfc 27 */
+    int protocol_error;
+    int status; /* 200, 300, 400 or 500 */
+    char user_id[ZAP_USER_ID_MAX + 1];
+} zap_reply_t;
+
+/* Opens the socket and sends the request (the send never blocks: the pipe
+ * is fresh). */
+int zap_req_new(zap_req_t **out, const zap_request_t *req);
+void zap_req_destroy(zap_req_t **z);
+
+/* The socket's edge-triggered ZMQ_FD: readable means "call zap_req_poll". */
+int zap_req_fd(const zap_req_t *z);
+
+/* 1 with *reply once the reply is in, 0 while it is not (the fd's edge is
+ * re-armed), or a negative errno (-ETERM: the context is ending). */
+int zap_req_poll(zap_req_t *z, zap_reply_t *reply);
+
+#endif

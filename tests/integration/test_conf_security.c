@@ -28,14 +28,13 @@
 #include <string.h>
 
 #include "conf.h"
+#include "zaphandler.h"
 #include "zmtls.h"
 
 /* ---- ZAP handler ------------------------------------------------------------- */
 
 typedef struct zap {
-    void *ctx;
-    void *ctl; /* main side of the control pair */
-    pthread_t thread;
+    tu_zap_handler_t handler;
     atomic_int requests;
     char curve_allowed[41]; /* z85 public key the handler admits */
 } zap_t;
@@ -99,47 +98,21 @@ static void zap_answer(zap_t *z, void *rep)
     CHECK_EQ(zmq_send(rep, "", 0, 0), 0);
 }
 
-static void *zap_main(void *arg)
+static void zap_answer_cb(void *arg, void *rep)
 {
-    zap_t *z = arg;
-    void *rep = tu_socket(z->ctx, ZMQ_REP);
-    CHECK_EQ(zmq_bind(rep, "inproc://zeromq.zap.01"), 0);
-    void *ctl = tu_socket(z->ctx, ZMQ_PAIR);
-    CHECK_EQ(zmq_connect(ctl, "inproc://conf-zap-ctl"), 0);
-    CHECK_EQ(zmq_send(ctl, "ready", 5, 0), 5);
-    for (;;) {
-        zmq_pollitem_t items[2] = {{rep, 0, ZMQ_POLLIN, 0}, {ctl, 0, ZMQ_POLLIN, 0}};
-        int rc = zmq_poll(items, 2, -1);
-        if (rc < 0 && errno == EINTR)
-            continue;
-        CHECK(rc > 0);
-        if (items[1].revents & ZMQ_POLLIN)
-            break;
-        if (items[0].revents & ZMQ_POLLIN)
-            zap_answer(z, rep);
-    }
-    CHECK_EQ(zmq_close(rep), 0);
-    CHECK_EQ(zmq_close(ctl), 0);
-    return NULL;
+    zap_answer(arg, rep);
 }
 
 static void zap_start(zap_t *z, void *ctx)
 {
     memset(z, 0, sizeof *z);
-    z->ctx = ctx;
     atomic_init(&z->requests, 0);
-    z->ctl = tu_socket(ctx, ZMQ_PAIR);
-    CHECK_EQ(zmq_bind(z->ctl, "inproc://conf-zap-ctl"), 0);
-    CHECK_EQ(pthread_create(&z->thread, NULL, zap_main, z), 0);
-    char buf[8];
-    CHECK_EQ(tu_recv_str(z->ctl, buf, sizeof buf, TU_TIMEOUT_MS), 5);
+    tu_zap_handler_start(&z->handler, ctx, zap_answer_cb, z);
 }
 
 static void zap_stop(zap_t *z)
 {
-    CHECK_EQ(zmq_send(z->ctl, "stop", 4, 0), 4);
-    CHECK_EQ(pthread_join(z->thread, NULL), 0);
-    CHECK_EQ(zmq_close(z->ctl), 0);
+    tu_zap_handler_stop(&z->handler);
 }
 
 /* ---- shared checks --------------------------------------------------------------- */

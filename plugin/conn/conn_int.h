@@ -311,8 +311,10 @@ int conn_admit(conn_t *c);
 /* 1 when this connection must pass the ZAP handler: a server whose bind
  * has a ZAP domain. */
 int conn_zap_required(const conn_t *c);
-/* After the client's READY: sends the request and enters the ZAP phase
- * (no input read; bounded by the handshake deadline). */
+/* After the client's READY. With no handler bound in the context, as
+ * libzmq: admits the peer, or ends with NO_DETAIL EFAULT under
+ * ZMQ_ZAP_ENFORCE_DOMAIN. Otherwise sends the request and enters the ZAP
+ * phase (no input read; bounded by the handshake deadline). */
 int conn_zap_start(conn_t *c);
 /* The ZAP phase's step: 0 while the reply is awaited, 1 once admitted (in
  * TRAFFIC), -1 ended (refused: AUTH with the status code, the client told

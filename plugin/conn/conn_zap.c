@@ -47,6 +47,14 @@ static void conn_zap_on_io(rx_io_t *io, unsigned revents)
 
 int conn_zap_start(conn_t *c)
 {
+    /* As libzmq: no handler bound in the context admits the peer, unless
+     * ZMQ_ZAP_ENFORCE_DOMAIN, which refuses it with EFAULT. */
+    const ep_cfg_t *cfg = c->cfg;
+    if (cfg->zap_handler_present == NULL || !cfg->zap_handler_present(cfg->ctx)) {
+        if (cfg->zap_enforce)
+            return conn_end(c, CONN_END_NO_DETAIL, EFAULT);
+        return conn_admit(c);
+    }
     char addr[INET6_ADDRSTRLEN] = "";
     char *pem = NULL;
     size_t pem_len = 0;
@@ -56,8 +64,10 @@ int conn_zap_start(conn_t *c)
         zap_request_t q = {.ctx = c->cfg->ctx,
                            .domain = c->cfg->zap_domain,
                            .address = addr,
-                           .identity = c->ses.peer_id,
-                           .identity_len = c->ses.peer_id_len,
+                           /* libzmq sends the bound socket's own
+                            * ZMQ_ROUTING_ID here, not the peer's */
+                           .identity = cfg->routing_id,
+                           .identity_len = cfg->routing_id_len,
                            .cert_pem = pem,
                            .cert_pem_len = pem_len};
         rc = zap_req_new(&c->zap.req, &q);
@@ -67,8 +77,7 @@ int conn_zap_start(conn_t *c)
         return conn_end(c, CONN_END_NO_DETAIL, (uint32_t)-rc);
     c->phase = CONN_PH_ZAP;
     /* ZMQ_HANDSHAKE_IVL = 0 leaves the ZMTP phases without a deadline; a
-     * handler that never answers (or is never bound) must not hold the
-     * connection forever. */
+     * handler that never answers must not hold the connection forever. */
     if (c->cfg->handshake_ivl <= 0)
         rx_timer_start(c->loop, &c->handshake_timer, CONN_TLS_DEADLINE_MS);
     rx_io_init(&c->zap.io, zap_req_fd(c->zap.req), RX_EDGE, conn_zap_on_io, c);

@@ -55,6 +55,13 @@ typedef struct ep_cfg {
     /* bind: ZMQ_ZAP_DOMAIN; non-empty: every peer is put to the context's
      * ZAP handler (zap/zap.h) before it is admitted */
     char zap_domain[256];
+    /* bind: ZMQ_ZAP_ENFORCE_DOMAIN: with a domain and no handler bound,
+     * refuse (libzmq: HANDSHAKE_FAILED_NO_DETAIL EFAULT) instead of
+     * admitting */
+    int zap_enforce;
+    /* whether a handler is bound in ctx right now (the shim's registry;
+     * any thread); NULL: never */
+    int (*zap_handler_present)(void *ctx);
 
     /* zmtls options */
     int auth_ivl;

@@ -11,6 +11,12 @@
 #ifndef ZMTLS_REAL_H
 #define ZMTLS_REAL_H
 
+/* Draft options of libzmq 4.3 that Debian's libzmq accepts; its zmq.h
+ * declares them only under ZMQ_BUILD_DRAFT_API. */
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
+
 #include <stddef.h>
 
 typedef struct zmtls_real {

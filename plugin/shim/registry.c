@@ -29,6 +29,7 @@ typedef struct reg_ctx {
     int started;
     int count;
     io_thread_opts_t thread;
+    void *zap_handler; /* the socket bound to inproc://zeromq.zap.01 */
     struct reg_ctx *next;
 } reg_ctx_t;
 
@@ -109,6 +110,33 @@ void shim_registry_ctx_thread_get(void *ctx, io_thread_opts_t *out)
     else
         io_thread_opts_init(out);
     io_shared_unlock(&reg_lock);
+}
+
+void shim_registry_ctx_zap_bound(void *ctx, void *sock)
+{
+    io_shared_lock(&reg_lock);
+    reg_ctx_t *c = reg_ctx_find(ctx);
+    if (c != NULL)
+        c->zap_handler = sock;
+    io_shared_unlock(&reg_lock);
+}
+
+void shim_registry_ctx_zap_gone(void *ctx, void *sock)
+{
+    io_shared_lock(&reg_lock);
+    reg_ctx_t *c = reg_ctx_find(ctx);
+    if (c != NULL && c->zap_handler == sock)
+        c->zap_handler = NULL;
+    io_shared_unlock(&reg_lock);
+}
+
+int shim_registry_ctx_zap_present(void *ctx)
+{
+    io_shared_lock(&reg_lock);
+    reg_ctx_t *c = reg_ctx_find(ctx);
+    int present = c != NULL && c->zap_handler != NULL;
+    io_shared_unlock(&reg_lock);
+    return present;
 }
 
 int shim_registry_ctx_socket_open(void *ctx)

@@ -77,6 +77,17 @@ int shim_registry_ctx_get_max(void *ctx);
 int shim_registry_ctx_socket_open(void *ctx);
 void shim_registry_ctx_socket_closed(void *ctx);
 
+/* ZAP handlers. libzmq puts a peer to ZAP only when a socket of the
+ * context is bound to inproc://zeromq.zap.01 at the time of the handshake
+ * (its endpoint table; a connect to an unbound inproc endpoint would
+ * succeed and wait). The shim sees every bind, unbind and close, so it
+ * keeps the same fact per context: bound notes the handler socket, gone
+ * forgets it if it is that socket, present asks (any thread, the I/O
+ * thread included). Unknown contexts have no handler. */
+void shim_registry_ctx_zap_bound(void *ctx, void *sock);
+void shim_registry_ctx_zap_gone(void *ctx, void *sock);
+int shim_registry_ctx_zap_present(void *ctx);
+
 /* A process-unique id for endpoints and sockets. */
 uint32_t shim_registry_next_id(void);
 

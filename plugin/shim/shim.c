@@ -150,6 +150,8 @@ SHIM_EXPORT int zmq_close(void *s)
 {
     REAL_OR_FAIL(r, -1);
     shim_sock_t *e = shim_registry_take(s);
+    if (e != NULL)
+        shim_registry_ctx_zap_gone(e->ctx, s);
     if (e != NULL && e->eps != NULL) {
         int linger = -1;
         size_t len = sizeof(linger);

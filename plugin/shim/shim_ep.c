@@ -12,6 +12,7 @@
 #include "shim/lasterror.h"
 #include "shim/options.h"
 #include "shim/registry.h"
+#include "zap/zap.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
@@ -187,8 +188,20 @@ static ep_cfg_t *shim_ep_begin(void *s, const char *addr, int is_bind, shim_sock
     /* A ZAP domain on a bind: each peer is put to the context's ZAP
      * handler once its certificate verified (conn/conn_zap.c). */
     size_t zap_len = sizeof(cfg->zap_domain);
-    if (!is_bind || real()->getsockopt(s, ZMQ_ZAP_DOMAIN, cfg->zap_domain, &zap_len) != 0)
+    if (real()->getsockopt(s, ZMQ_ZAP_DOMAIN, cfg->zap_domain, &zap_len) != 0)
         cfg->zap_domain[0] = '\0';
+    /* libzmq's NULL mechanism would also put the server to the connecting
+     * socket's handler; tls:// asks ZAP on the bind side only, and an
+     * option that restricts who we talk to is refused, never ignored. */
+    if (!is_bind && cfg->zap_domain[0] != '\0') {
+        free(cfg);
+        shim_fail(EINVAL,
+                  "zmtls: ZMQ_ZAP_DOMAIN on a connecting tls:// socket is not supported "
+                  "(ZAP is asked on the bind side; restrict servers with ZMTLS_ALLOW)");
+        return NULL;
+    }
+    cfg->zap_enforce = is_bind && shim_getint(s, ZMQ_ZAP_ENFORCE_DOMAIN, 0) != 0;
+    cfg->zap_handler_present = shim_registry_ctx_zap_present;
     shim_reload_ivl();
     if (shim_tls(e, is_bind, &cfg->tls, &cfg->src) < 0) {
         free(cfg);
@@ -443,8 +456,11 @@ SHIM_EXPORT int zmq_bind(void *s, const char *addr)
     int rc = r->bind(s, addr);
     if (rc == 0) {
         shim_sock_t *e = shim_registry_get(s);
-        if (e != NULL)
+        if (e != NULL) {
             e->last_is_tls = 0;
+            if (addr != NULL && strcmp(addr, ZAP_ENDPOINT) == 0)
+                shim_registry_ctx_zap_bound(e->ctx, s);
+        }
     }
     return rc;
 }
@@ -485,5 +501,11 @@ SHIM_EXPORT int zmq_unbind(void *s, const char *addr)
     REAL_OR_FAIL(r, -1);
     if (addr != NULL && endpoint_is_tls(addr))
         return shim_tls_end(s, addr, 1);
-    return r->unbind(s, addr);
+    int rc = r->unbind(s, addr);
+    if (rc == 0 && addr != NULL && strcmp(addr, ZAP_ENDPOINT) == 0) {
+        shim_sock_t *e = shim_registry_get(s);
+        if (e != NULL)
+            shim_registry_ctx_zap_gone(e->ctx, s);
+    }
+    return rc;
 }

@@ -5,16 +5,17 @@
  * The request goes from a DEALER (a real libzmq socket in the
  * application's context) connected to inproc://zeromq.zap.01, so the
  * handler sees it exactly as libzmq's own: an empty delimiter, then
- * "1.0", the request id, the domain, the peer's IP address, its ZMTP
- * identity, the mechanism "NULL", then one credential frame: the peer's
+ * "1.0", the request id, the domain, the peer's IP address, the bound
+ * socket's own ZMQ_ROUTING_ID (as libzmq sends it), the mechanism "NULL",
+ * then one credential frame: the peer's
  * certificate as PEM. libzmq hands NULL-mechanism requests no credentials;
  * handlers that follow rfc 27 for NULL (CZMQ's zauth) read the fixed frames
  * and ignore the rest, and a handler written for tls:// reads the
  * certificate from it.
  *
- * A request made before any handler is bound waits in the inproc pipe
- * until one binds (libzmq queues inproc connects): the caller bounds the
- * wait.
+ * The caller asks only while a handler is bound (shim/registry.h); one
+ * that unbinds before answering leaves the request waiting in the inproc
+ * pipe (libzmq queues inproc connects): the caller bounds the wait.
  *
  * Threading: I/O thread only (the socket lives and dies there).
  * Errors: negative errno.

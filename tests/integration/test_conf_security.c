@@ -9,6 +9,10 @@
  *                     delivered), a domain it allows lets it in; over
  *                     tls:// too (the handler's User-Id then read with
  *                     zmtls_peer_property);
+ *   zap_no_handler    a ZAP domain with no handler bound admits the client;
+ *                     with ZMQ_ZAP_ENFORCE_DOMAIN it is refused
+ *                     (HANDSHAKE_FAILED_NO_DETAIL EFAULT); a handler bound
+ *                     afterwards is asked from the next handshake on;
  *   plain             ZMQ_PLAIN_SERVER: a wrong password is refused, the
  *                     right one delivered with User-Id "admin";
  *   curve             ZMQ_CURVE_SERVER: the ZAP handler admits one client
@@ -202,6 +206,65 @@ static void zap_null_domain(const char *tr)
     CHECK_EQ(zmq_ctx_term(ctx), 0);
 }
 
+/* ---- ZAP domain, no handler ---------------------------------------------------------
+ */
+
+/* libzmq asks ZAP only while a handler is bound in the context: without
+ * one a domain admits everybody, ZMQ_ZAP_ENFORCE_DOMAIN refuses everybody
+ * (HANDSHAKE_FAILED_NO_DETAIL EFAULT), and a handler bound later is asked
+ * from the next handshake on. */
+static void zap_no_handler(const char *tr)
+{
+    void *ctx = zmq_ctx_new();
+    CHECK(ctx != NULL);
+    tu_peer_t open_srv, strict, c1, c2, c3;
+    conf_peer_open(&open_srv, "server-domain", ctx, ZMQ_ROUTER, tr, CONF_SERVER);
+    tu_set_str(open_srv.sock, ZMQ_ZAP_DOMAIN, "any");
+    conf_peer_bind(&open_srv, tr);
+    conf_peer_open(&strict, "server-enforce", ctx, ZMQ_ROUTER, tr, CONF_SERVER);
+    tu_set_str(strict.sock, ZMQ_ZAP_DOMAIN, "any");
+    tu_set_int(strict.sock, ZMQ_ZAP_ENFORCE_DOMAIN, 1);
+    conf_peer_bind(&strict, tr);
+
+    conf_peer_open(&c1, "client-1", ctx, ZMQ_DEALER, tr, CONF_CLIENT);
+    tu_peer_connect(&c1, open_srv.endpoint);
+    char user[64];
+    expect_admitted(&open_srv, &c1, user, sizeof user);
+    CHECK_STR(user, "(none)");
+
+    conf_peer_open(&c2, "client-2", ctx, ZMQ_DEALER, tr, CONF_CLIENT);
+    tu_peer_connect(&c2, strict.endpoint);
+    CHECK_EQ(tu_send_str(c2.sock, "hello", 0), 5);
+    int why = 0;
+    CHECK_EQ(conf_wait_event(&strict, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, TU_TIMEOUT_MS,
+                             &why),
+             0);
+    CHECK_EQ(why, EFAULT);
+    CHECK(conf_quiet(strict.sock, TU_QUIET_MS / 2));
+
+    zap_t zap;
+    zap_start(&zap, ctx);
+    conf_peer_open(&c3, "client-3", ctx, ZMQ_DEALER, tr, CONF_CLIENT);
+    tu_peer_connect(&c3, open_srv.endpoint);
+    expect_admitted(&open_srv, &c3, user, sizeof user);
+    if (conf_is_tls(tr))
+        CHECK(zmtls_endpoint_peer_property(open_srv.sock, open_srv.endpoint, "User-Id",
+                                           user, sizeof user) >= 0);
+    CHECK_STR(user, "anonymous");
+    CHECK_INT(atomic_load(&zap.requests), >=, 1);
+    printf("zap no handler: domain admitted without a handler, ENFORCE_DOMAIN refused "
+           "(EFAULT), a handler bound later was asked (User-Id %s)\n",
+           user);
+    tu_set_int(c2.sock, ZMQ_LINGER, 0);
+    tu_peer_close(&c1);
+    tu_peer_close(&c2);
+    tu_peer_close(&c3);
+    tu_peer_close(&open_srv);
+    tu_peer_close(&strict);
+    zap_stop(&zap);
+    CHECK_EQ(zmq_ctx_term(ctx), 0);
+}
+
 /* ---- PLAIN ------------------------------------------------------------------------- */
 
 static void plain(const char *tr)
@@ -309,6 +372,7 @@ int main(int argc, char **argv)
 {
     static const conf_case_t cases[] = {
         {"zap_null_domain", zap_null_domain, 0},
+        {"zap_no_handler", zap_no_handler, 0},
         {"plain_password", plain, 0},
         {"curve_client_key", curve, 0},
     };

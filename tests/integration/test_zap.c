@@ -3,7 +3,8 @@
  * at inproc://zeromq.zap.01 on its own thread) decides after the
  * certificate verified.
  *   request   what the handler receives: version 1.0, the domain, the
- *             peer's IP address, mechanism NULL, and one credential frame
+ *             peer's IP address, the server socket's own routing id (as
+ *             libzmq sends it), mechanism NULL, and one credential frame
  *             holding the peer certificate as PEM
  *   allowed   a libzmq client from 127.0.0.1 gets 200: served, and the
  *             handler's user id is the peer property User-Id
@@ -12,8 +13,10 @@
  *             "400" instead of the server's READY, then the close
  *   broken    a reply with version "2.0" breaks rfc 27: the server emits
  *             HANDSHAKE_FAILED_PROTOCOL ZMQ_PROTOCOL_ERROR_ZAP_BAD_VERSION
- *   no handler  a bind in a context without a handler admits nobody: the
- *             handshake ends at ZMQ_HANDSHAKE_IVL (NO_DETAIL ETIMEDOUT)
+ *   no handler  a bind in a context without a handler admits its client
+ *             as libzmq does; with ZMQ_ZAP_ENFORCE_DOMAIN it refuses it
+ *             (NO_DETAIL EFAULT); a handler closed is no longer asked
+ *   connect   ZMQ_ZAP_DOMAIN on a connecting socket is refused (EINVAL)
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,8 +29,9 @@
 #include "zaphandler.h"
 #include "zmtls.h"
 
-#define DOMAIN  "global"
-#define ALLOWED "127.0.0.1"
+#define DOMAIN    "global"
+#define ALLOWED   "127.0.0.1"
+#define SERVER_ID "server-id"
 
 /* ---- the handler ---------------------------------------------------------- */
 
@@ -38,6 +42,7 @@ typedef struct zap_seen {
     char domain[64];
     char address[64];
     char mechanism[16];
+    char identity[32];
     int frames;  /* after the delimiter */
     int cert_ok; /* the credential frame is one PEM certificate */
     int broken;  /* set by the test: reply with a bad version */
@@ -78,6 +83,7 @@ static void zap_answer(zap_t *z, void *rep)
     copy_frame(s->version, sizeof s->version, f[0], len[0]);
     copy_frame(s->domain, sizeof s->domain, f[2], len[2]);
     copy_frame(s->address, sizeof s->address, f[3], len[3]);
+    copy_frame(s->identity, sizeof s->identity, f[4], len[4]);
     copy_frame(s->mechanism, sizeof s->mechanism, f[5], len[5]);
     static const char begin[] = "-----BEGIN CERTIFICATE-----";
     static const char end[] = "-----END CERTIFICATE-----\n";
@@ -136,6 +142,7 @@ static void check_request(zap_t *z, const char *address, int requests)
     CHECK_STR(s.domain, DOMAIN);
     CHECK_STR(s.address, address);
     CHECK_STR(s.mechanism, "NULL");
+    CHECK_STR(s.identity, SERVER_ID); /* the bound socket's own, as libzmq */
     CHECK_EQ(s.frames, 7);
     CHECK(s.cert_ok);
 }
@@ -209,19 +216,51 @@ static void case_no_handler(void)
 {
     void *ctx = zmq_ctx_new();
     CHECK(ctx != NULL);
-    tu_peer_t srv, cli;
+    /* A handler that came and went: its close is noticed. */
+    zap_t zap;
+    zap_start(&zap, ctx);
+    zap_stop(&zap);
+    tu_peer_t srv, strict, cli, cli2;
     tu_peer_open(&srv, "server", ctx, ZMQ_REP, "server.pem", "server.key", "ca.pem");
     tu_set_str(srv.sock, ZMQ_ZAP_DOMAIN, DOMAIN);
-    tu_set_int(srv.sock, ZMQ_HANDSHAKE_IVL, 300);
     tu_peer_bind(&srv);
     tu_peer_open(&cli, "client", ctx, ZMQ_REQ, "client.pem", "client.key", "ca.pem");
     tu_peer_connect(&cli, srv.endpoint);
-    CHECK_EQ(TU_PEER_EXPECT(&srv, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL), ETIMEDOUT);
-    CHECK_EQ(tu_events_count(&srv.log, ZMQ_EVENT_HANDSHAKE_SUCCEEDED), 0);
-    printf("no handler: nobody admitted, the handshake timed out\n");
+    CHECK_EQ(tu_roundtrip_str(cli.sock, srv.sock, "hello", TU_TIMEOUT_MS), 0);
+    printf("no handler: admitted, as libzmq admits NULL clients\n");
+
+    tu_peer_open(&strict, "strict", ctx, ZMQ_REP, "server.pem", "server.key", "ca.pem");
+    tu_set_str(strict.sock, ZMQ_ZAP_DOMAIN, DOMAIN);
+    tu_set_int(strict.sock, ZMQ_ZAP_ENFORCE_DOMAIN, 1);
+    tu_peer_bind(&strict);
+    tu_peer_open(&cli2, "client2", ctx, ZMQ_REQ, "client.pem", "client.key", "ca.pem");
+    tu_peer_connect(&cli2, strict.endpoint);
+    CHECK_EQ(TU_PEER_EXPECT(&strict, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL), EFAULT);
+    CHECK_EQ(tu_events_count(&strict.log, ZMQ_EVENT_HANDSHAKE_SUCCEEDED), 0);
+    printf("no handler, ZMQ_ZAP_ENFORCE_DOMAIN: refused with EFAULT\n");
     tu_set_int(cli.sock, ZMQ_LINGER, 0);
+    tu_set_int(cli2.sock, ZMQ_LINGER, 0);
     tu_peer_close(&cli);
+    tu_peer_close(&cli2);
     tu_peer_close(&srv);
+    tu_peer_close(&strict);
+    CHECK_EQ(zmq_ctx_term(ctx), 0);
+}
+
+/* A connecting socket's ZAP domain cannot be honoured: refused. */
+static void case_connect_refused(void)
+{
+    void *ctx = zmq_ctx_new();
+    CHECK(ctx != NULL);
+    tu_peer_t cli;
+    tu_peer_open(&cli, "client", ctx, ZMQ_REQ, "client.pem", "client.key", "ca.pem");
+    tu_set_str(cli.sock, ZMQ_ZAP_DOMAIN, DOMAIN);
+    errno = 0;
+    CHECK_EQ(zmq_connect(cli.sock, "tls://127.0.0.1:9"), -1);
+    CHECK_EQ(errno, EINVAL);
+    CHECK(strstr(zmtls_last_error(), "ZMQ_ZAP_DOMAIN") != NULL);
+    printf("connect with a ZAP domain: %s\n", zmtls_last_error());
+    tu_peer_close(&cli);
     CHECK_EQ(zmq_ctx_term(ctx), 0);
 }
 
@@ -237,6 +276,7 @@ int main(int argc, char **argv)
     tu_peer_t srv;
     tu_peer_open(&srv, "server", ctx, ZMQ_REP, "server.pem", "server.key", "ca.pem");
     tu_set_str(srv.sock, ZMQ_ZAP_DOMAIN, DOMAIN);
+    tu_set_str(srv.sock, ZMQ_ROUTING_ID, SERVER_ID);
     tu_peer_bind(&srv);
     case_allowed(&zap, &srv, ctx);
     case_denied(&zap, &srv);
@@ -245,5 +285,6 @@ int main(int argc, char **argv)
     zap_stop(&zap);
     CHECK_EQ(zmq_ctx_term(ctx), 0);
     case_no_handler();
+    case_connect_refused();
     return 0;
 }

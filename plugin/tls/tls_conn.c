@@ -29,6 +29,7 @@
 #include "policy/alert.h"
 #include "tls/tls.h"
 #include "tls/tls_conn_int.h"
+#include "tls/tls_deny.h"
 
 /* How often tls_conn_read retries an SSL_read that wanted more input while
  * the socket still had some; see tls_conn_read. */
@@ -207,7 +208,8 @@ static int tls_fail(tls_conn_t *c, int sslerr)
             /* e.g. 116: the client sent no certificate at all, so there
              * was nothing to verify and the verify result stayed OK. */
             code = TLS_E_AUTH;
-            tls_reason(c, "peer certificate not accepted: %s (alert %d %s sent)", why, a,
+            tls_reason(c, "peer certificate not accepted: %s (alert %d %s sent)",
+                       c->verify_why != NULL ? c->verify_why : why, a,
                        policy_alert_name(a));
         } else {
             code = TLS_E_PROTOCOL;
@@ -278,6 +280,7 @@ static void tls_note_open(tls_conn_t *c)
 {
     if (c->state == TLS_ST_HANDSHAKE && SSL_is_init_finished(c->ssl)) {
         c->state = TLS_ST_OPEN;
+        tls_deny_release(c);
     }
 }
 
@@ -366,6 +369,7 @@ void tls_conn_destroy(tls_conn_t **conn)
     c = *conn;
     *conn = NULL;
     SSL_free(c->ssl); /* frees the BIO too; never sends anything */
+    tls_deny_release(c);
     ERR_clear_error();
     free(c);
 }

@@ -41,6 +41,11 @@ struct tls_conn {
      * verification refused it (OpenSSL keeps only accepted ones); "" if
      * none was refused. */
     char refused_subject[256];
+    /* The peer's chain as its Certificate message arrives, and the state
+     * of a trial verification (tls_deny.c). */
+    STACK_OF(X509) * deny_chain;
+    int deny_probe;         /* a trial: the verify callback only notes */
+    int deny_probe_refused; /* the trial met the identity refusal */
 
     /* Handshake messages the peer sent after the handshake: a token bucket
      * of updates_max per minute, in bursts of updates_max (tls_conn.c). */
@@ -65,6 +70,9 @@ BIO_METHOD *tls_bio_method(void);
  * what OpenSSL's verification accepts but zmtls does not, noting why in
  * the connection's verify_why for its failure reason. */
 int tls_verify_peer(int ok, X509_STORE_CTX *store);
+
+/* Notes the subject of a refused peer certificate, once, for the logs. */
+void tls_note_refused_cert(tls_conn_t *c, X509 *leaf);
 
 /* The policy `ctx` was built with (tls_ctx_new), or the defaults for a
  * context made otherwise. */

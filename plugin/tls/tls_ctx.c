@@ -13,6 +13,7 @@
 
 #include "tls/tls.h"
 #include "tls/tls_allow.h"
+#include "tls/tls_deny.h"
 #include "tls/tls_conn_int.h"
 #include "tls/tls_load.h"
 #include "zmtls.h"
@@ -150,6 +151,11 @@ static int tls_ctx_configure(SSL_CTX *ctx, int is_server, const tls_policy_t *po
                                  : SSL_VERIFY_PEER,
                        tls_verify_peer);
     if (tls_policy_attach(ctx, policy) != 0) {
+        ERR_clear_error();
+        tls_err(err, errlen, "%s: out of memory", side);
+        return -ENOMEM;
+    }
+    if (tls_deny_enable(ctx) != 0) {
         ERR_clear_error();
         tls_err(err, errlen, "%s: out of memory", side);
         return -ENOMEM;

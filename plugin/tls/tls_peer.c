@@ -63,16 +63,22 @@ int tls_set_peer_name(SSL *ssl, const char *name)
 
 static void tls_name_oneline(X509_NAME *name, char *buf, size_t cap);
 
-/* Notes the subject of the leaf being refused, once, for the logs. */
-static void tls_note_refused(X509_STORE_CTX *store)
+void tls_note_refused_cert(tls_conn_t *c, X509 *leaf)
 {
-    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
-    tls_conn_t *c = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
-    X509 *leaf = X509_STORE_CTX_get0_cert(store);
     if (c == NULL || leaf == NULL || c->refused_subject[0] != '\0')
         return;
     tls_name_oneline(X509_get_subject_name(leaf), c->refused_subject,
                      sizeof(c->refused_subject));
+}
+
+/* Notes the subject of the leaf being refused, once, for the logs (not
+ * during a trial verification: see tls_deny.c). */
+static void tls_note_refused(X509_STORE_CTX *store)
+{
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    tls_conn_t *c = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
+    if (c != NULL && !c->deny_probe)
+        tls_note_refused_cert(c, X509_STORE_CTX_get0_cert(store));
 }
 
 /* Runs for each certificate of the peer's chain once OpenSSL has judged it
@@ -87,16 +93,23 @@ static void tls_note_refused(X509_STORE_CTX *store)
  * store, i.e. a peer pinned by its self-signed certificate, which has to
  * be CA:TRUE to serve as a trust anchor at all. */
 /* ZMTLS_ALLOW: a peer whose chain verified but whose identity is not on
- * the context's list is refused here, inside the handshake. OpenSSL 3.0
- * can send no access_denied (49) from verification: every verification
- * error goes out through its table of alerts, so the refusal is
- * X509_V_ERR_CERT_REJECTED, sent as bad_certificate (42), with the reason
- * kept for the log. */
+ * the context's list is refused here, inside the handshake. A zmtls peer
+ * has already been refused with access_denied (49) while its certificates
+ * arrived (tls_deny.c: this callback is that trial's judge too). For a
+ * stock peer, OpenSSL 3.0 can send no access_denied from verification:
+ * every verification error goes out through its table of alerts, so the
+ * refusal is X509_V_ERR_CERT_REJECTED, sent as bad_certificate (42), with
+ * the reason kept for the log. */
 static int tls_verify_allowed(X509_STORE_CTX *store, SSL *ssl, tls_conn_t *c, X509 *leaf)
 {
     const tls_allow_t *allow = ssl != NULL ? tls_allow_of(SSL_get_SSL_CTX(ssl)) : NULL;
     if (tls_allow_match(allow, leaf))
         return 1;
+    if (c != NULL && c->deny_probe) {
+        c->deny_probe_refused = 1;
+        X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
+        return 0;
+    }
     if (c != NULL)
         c->verify_why = "peer identity not in ZMTLS_ALLOW";
     X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
@@ -119,7 +132,7 @@ int tls_verify_peer(int ok, X509_STORE_CTX *store)
         (sk_X509_num(X509_STORE_CTX_get0_chain(store)) == 1 &&
          X509_STORE_CTX_get_num_untrusted(store) == 0))
         return tls_verify_allowed(store, ssl, c, leaf);
-    if (c != NULL)
+    if (c != NULL && !c->deny_probe)
         c->verify_why = "a CA certificate (CA:TRUE) presented as the peer's own";
     X509_STORE_CTX_set_error(store, X509_V_ERR_INVALID_PURPOSE);
     tls_note_refused(store);

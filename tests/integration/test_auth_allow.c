@@ -4,12 +4,17 @@
  *           list entry ends in '/' and '*'): a client
  *           whose certificate carries spiffe://example.org/ns/prod/sa/web
  *           is served; one with .../ns/dev/sa/web is refused inside the
- *           handshake (HANDSHAKE_FAILED_AUTH 42 on both sides, nothing it
+ *           handshake (HANDSHAKE_FAILED_AUTH 49 access_denied on both
+ *           sides, nothing it
  *           queued delivered) and retries on the auth schedule
  *           (CONNECT_RETRIED at least ZMTLS_AUTH_IVL less its jitter)
  *   cn      "cn:client" lets client.pem in; "cn:someone" keeps it out
  *   client  a REQ allowing "dns:localhost" reaches the test server; one
- *           allowing "dns:nothere.example" refuses it (42 on both sides)
+ *           allowing "dns:nothere.example" refuses it (49 on both sides)
+ *   layers  against "cn:someone": a client from another CA learns only that
+ *           it is untrusted (48 unknown_ca, not 49); a client whose chain
+ *           has two intermediates is refused with 49 all the same; a stock
+ *           OpenSSL client (no zmtls extension) gets bad_certificate (42)
  *   env     ZMTLS_ALLOW in the environment applies to a socket without the
  *           option; a malformed list fails zmq_setsockopt, and from the
  *           environment zmq_bind, with EINVAL and a reason
@@ -20,6 +25,7 @@
 #include <string.h>
 
 #include "mint.h"
+#include "rawtls.h"
 #include "testutil.h"
 #include "zmtls.h"
 
@@ -55,17 +61,25 @@ static void served(tu_peer_t *cli, tu_peer_t *srv, const char *what)
     CHECK_EQ(tu_roundtrip_str(cli->sock, srv->sock, what, TU_TIMEOUT_MS), 0);
 }
 
-/* Refused in the handshake on both sides with 42; nothing delivered. */
-static void refused(tu_peer_t *cli, tu_peer_t *srv, const char *what)
+/* Refused in the handshake on both sides with `alert`; nothing
+ * delivered; the client waits on the auth schedule. */
+static void refused_with(tu_peer_t *cli, tu_peer_t *srv, const char *what, int alert)
 {
     CHECK_EQ(tu_send_str(cli->sock, "must not arrive", ZMQ_DONTWAIT), 15);
-    CHECK_EQ(TU_PEER_EXPECT(srv, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH), 42);
-    CHECK_EQ(TU_PEER_EXPECT(cli, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH), 42);
+    CHECK_EQ(TU_PEER_EXPECT(srv, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH), alert);
+    CHECK_EQ(TU_PEER_EXPECT(cli, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH), alert);
     int ivl = TU_PEER_EXPECT(cli, ZMQ_EVENT_CONNECT_RETRIED);
-    printf("%s: refused with 42 on both sides; next attempt in %d ms\n", what, ivl);
+    printf("%s: refused with %d on both sides; next attempt in %d ms\n", what, alert,
+           ivl);
     CHECK_INT(ivl, >=, AUTH_IVL_LOW);
     CHECK_EQ(tu_events_count(&cli->log, ZMQ_EVENT_CONNECTED), 0);
     CHECK_EQ(tu_wait_readable(srv->sock, 0), -1);
+}
+
+/* Not allowed: access_denied (49). */
+static void refused(tu_peer_t *cli, tu_peer_t *srv, const char *what)
+{
+    refused_with(cli, srv, what, 49);
 }
 
 static void close_all(tu_peer_t *cli, tu_peer_t *srv)
@@ -127,6 +141,41 @@ static void case_client(void *ctx)
     close_all(&cli, &srv);
 }
 
+static void case_layers(void *ctx)
+{
+    tu_peer_t srv, cli;
+    server(ctx, "cn:someone", &srv);
+    tu_peer_open(&cli, "rogue", ctx, ZMQ_REQ, "rogue-client.pem", "rogue-client.key",
+                 "ca.pem");
+    tu_set_int(cli.sock, ZMTLS_AUTH_IVL, AUTH_IVL);
+    tu_peer_connect(&cli, srv.endpoint);
+    refused_with(&cli, &srv, "untrusted and not allowed", 48);
+    tu_set_int(cli.sock, ZMQ_LINGER, 0);
+    tu_peer_close(&cli);
+
+    tu_peer_open(&cli, "chain2", ctx, ZMQ_REQ, "chain2.pem", "chain2.key", "ca.pem");
+    tu_set_int(cli.sock, ZMTLS_AUTH_IVL, AUTH_IVL);
+    tu_peer_connect(&cli, srv.endpoint);
+    refused(&cli, &srv, "two intermediates, not allowed");
+    tu_set_int(cli.sock, ZMQ_LINGER, 0);
+    tu_peer_close(&cli);
+
+    SSL_CTX *stock = rt_ctx_new("client.pem", "client.key", "ca.pem", TLS1_3_VERSION, -1);
+    rt_conn_t raw;
+    rt_open(&raw, stock, tu_endpoint_port(srv.endpoint), NULL);
+    /* TLS 1.3: the client's side of the handshake completes before the
+     * server has judged its certificate; the refusal arrives next. */
+    if (rt_handshake(&raw, TU_TIMEOUT_MS) == 0)
+        CHECK_EQ(rt_wait_closed(&raw, TU_TIMEOUT_MS), 0);
+    CHECK_EQ(TU_PEER_EXPECT(&srv, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH), 42);
+    printf("stock client: alert %d received, server refused with 42\n",
+           raw.alert_received);
+    CHECK_EQ(raw.alert_received, 42);
+    rt_close(&raw);
+    SSL_CTX_free(stock);
+    tu_peer_close(&srv);
+}
+
 static void case_env(void *ctx)
 {
     tu_peer_t srv, cli;
@@ -165,6 +214,7 @@ int main(int argc, char **argv)
     case_server(ctx);
     case_cn(ctx);
     case_client(ctx);
+    case_layers(ctx);
     case_env(ctx);
     CHECK_EQ(zmq_ctx_term(ctx), 0);
     return 0;

@@ -107,6 +107,11 @@ static int px_auth(tu_socks_t *p, int fd)
         px_wait(p, fd, -1); /* until the client gives up, or stop */
         return -1;
     }
+    if (p->opts.garbage) {
+        static const char http[] = "HTTP/1.1 400 Bad Request\r\n\r\n";
+        px_write(fd, (const uint8_t *)http, sizeof(http) - 1);
+        return -1;
+    }
     uint8_t want = p->opts.user ? 2 : 0;
     uint8_t method = 0xff;
     for (int i = 0; i < b[1]; i++)

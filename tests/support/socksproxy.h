@@ -24,6 +24,7 @@ typedef struct tu_socks_opts {
     int redirect_port; /* non-zero: tunnel every CONNECT to 127.0.0.1:this,
                         * whatever destination it names */
     int silent;        /* read the greeting and never answer */
+    int garbage;       /* answer the greeting as an HTTP server would, and close */
 } tu_socks_opts_t;
 
 typedef struct tu_socks_stats {

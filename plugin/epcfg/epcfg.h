@@ -33,6 +33,17 @@ typedef struct ep_cfg {
     SSL_CTX *tls;                            /* one reference */
     tls_src_t *src;   /* where tls came from, to rebuild it when files change */
     bridge_t *bridge; /* connect: a bridge bound in advance, or NULL */
+    /* connect: ZMQ_SOCKS_PROXY set. The TCP connection goes to `proxy`,
+     * which is asked for a tunnel to socks_dest (the endpoint's host and
+     * port, unresolved), with ZMQ_SOCKS_USERNAME / ZMQ_SOCKS_PASSWORD when
+     * a username is set; TLS then verifies verify_name as without one. */
+    int has_proxy;
+    endpoint_t proxy;
+    socks_dest_t socks_dest;
+    char socks_user[SOCKS_NAME_MAX];
+    size_t socks_user_len;
+    char socks_pass[SOCKS_NAME_MAX]; /* wiped by ep_cfg_destroy */
+    size_t socks_pass_len;
 
     /* libzmq options of the application socket */
     int reconnect_ivl;
@@ -56,17 +67,6 @@ typedef struct ep_cfg {
     /* bind: ZMQ_ZAP_DOMAIN; non-empty: every peer is put to the context's
      * ZAP handler (zap/zap.h) before it is admitted */
     char zap_domain[256];
-    /* connect: ZMQ_SOCKS_PROXY set. The TCP connection goes to `proxy`,
-     * which is asked for a tunnel to socks_dest (the endpoint's host and
-     * port, unresolved), with ZMQ_SOCKS_USERNAME / ZMQ_SOCKS_PASSWORD when
-     * a username is set; TLS then verifies verify_name as without one. */
-    int has_proxy;
-    endpoint_t proxy;
-    socks_dest_t socks_dest;
-    char socks_user[SOCKS_NAME_MAX];
-    size_t socks_user_len;
-    char socks_pass[SOCKS_NAME_MAX]; /* wiped by ep_cfg_destroy */
-    size_t socks_pass_len;
 
     /* zmtls options */
     int auth_ivl;

@@ -39,6 +39,10 @@
 #include "bridge/subs.h"
 #include "epcfg/epcfg.h"
 
+/* The TLS phase's deadline when ZMQ_HANDSHAKE_IVL is 0 (libzmq's default
+ * handshake interval); a connecter's SOCKS5 exchange has the same. */
+#define CONN_TLS_DEADLINE_MS 30000
+
 typedef struct conn conn_t;
 
 typedef enum conn_end {

@@ -48,9 +48,6 @@
  * (after the handshake: a SUBSCRIBE for a long topic) are read in place,
  * bounded like data frames by ZMQ_MAXMSGSIZE. */
 #define CONN_COMMAND_MAX (CONN_IN_CAP - ZMTP_FRAME_HEADER_MAX)
-/* The TLS phase's deadline when ZMQ_HANDSHAKE_IVL is 0 (libzmq's default
- * handshake interval). */
-#define CONN_TLS_DEADLINE_MS 30000
 /* Certificates valid for longer than this (about 34 years) are treated as
  * never expiring while connected. */
 #define CONN_EXPIRY_MAX_S ((int64_t)1 << 30)

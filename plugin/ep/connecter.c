@@ -12,6 +12,13 @@
  *    authenticated connection brings its own bridge, so a pipe exists only
  *    while a peer is connected and authenticated.
  *
+ * With ZMQ_SOCKS_PROXY the TCP connect goes to the proxy, and the SOCKS5
+ * exchange (socks/socks.h) runs here, between the TCP connect and the
+ * conn_t, bounded by ZMQ_HANDSHAKE_IVL. A proxy that fails it is reported
+ * as libzmq reports it for tcp://, CLOSED then CONNECT_RETRIED, with the
+ * reason in ZMTLS_LOG; a refusal of our credentials or a proxy that does
+ * not speak SOCKS5 waits on the raised schedule like a protocol failure.
+ *
  * The schedules belong here, not to a connection, so they survive across
  * attempts: an auth failure raises the next interval on the auth schedule,
  * any other failure uses libzmq's transient schedule, and only a completed
@@ -23,11 +30,13 @@
 #include "io/io.h"
 #include "log/log.h"
 #include "policy/backoff.h"
+#include "socks/socks.h"
 
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +47,7 @@
 typedef enum cn_state {
     CN_IDLE,       /* waiting for the retry timer */
     CN_CONNECTING, /* TCP connect in progress */
+    CN_PROXY,      /* SOCKS5 exchange with the proxy */
     CN_CONN,       /* a conn_t runs (TLS / ZMTP / traffic) */
     CN_STOPPED,    /* no more attempts (reconnect disabled or auth stop) */
     CN_DRAINING,   /* application closed the socket; flushing */
@@ -53,6 +63,7 @@ typedef struct connecter {
     int timer_is_auth; /* the pending retry waits on the auth schedule */
     policy_backoff_transient_t transient;
     policy_backoff_auth_t auth;
+    socks_t socks; /* CN_PROXY */
     conn_t *conn;
     bridge_t *bridge;    /* the persistent bridge (IMMEDIATE 0) */
     int bridge_cut;      /* a message from the bridge was cut: drop its rest */
@@ -94,6 +105,7 @@ static void cn_free(connecter_t *cn)
     }
     bridge_destroy(&cn->bridge);
     bridge_subs_destroy(&cn->subs);
+    OPENSSL_cleanse(&cn->socks, sizeof(cn->socks));
     ep_gone(&cn->base);
     ep_cfg_destroy(&cn->base.cfg);
     free(cn);
@@ -264,9 +276,94 @@ static void cn_start_conn(connecter_t *cn)
     cn->state = CN_CONN;
 }
 
+/* ---- SOCKS5 ---------------------------------------------------------- */
+
+/* ZMTLS_LOG: a proxy failure is an outcome (info), since libzmq's events
+ * (CLOSED, CONNECT_RETRIED) cannot say why. */
+static void cn_log_proxy(connecter_t *cn, int err, const char *reason)
+{
+    if (!log_on(LOG_INFO))
+        return;
+    char addr[64];
+    log_peer_address(cn->fd, addr, sizeof(addr));
+    log_line_t l;
+    log_begin(&l, cn->base.cfg->uri, "proxy-failed", addr);
+    log_add(&l, "errno=%d", err);
+    log_add_quoted(&l, "error", strerror(err));
+    log_add(&l, "step=%s", socks_state_name(socks_where(&cn->socks)));
+    log_add_quoted(&l, "reason", reason);
+    log_end(&l);
+}
+
+/* The proxy let us down: as tcp:// reports it (CLOSED, then a retry). A
+ * proxy refusing our credentials or not speaking SOCKS5 will do the same
+ * on a quick retry, so those wait on the raised schedule. */
+static void cn_proxy_failed(connecter_t *cn, int err, const char *reason)
+{
+    cn_log_proxy(cn, err, reason);
+    rx_io_close(cn->loop, &cn->io);
+    rx_timer_stop(cn->loop, &cn->timer);
+    cn_emit(cn, ZMQ_EVENT_CLOSED, (uint32_t)cn->fd);
+    close(cn->fd);
+    cn->fd = -1;
+    OPENSSL_cleanse(&cn->socks, sizeof(cn->socks));
+    cn_schedule(cn,
+                err == EACCES || err == EPROTO ? CN_RETRY_PROTOCOL : CN_RETRY_TRANSIENT);
+}
+
+static void cn_proxy_step(connecter_t *cn)
+{
+    int rc = socks_io(&cn->socks, cn->fd);
+    if (rc < 0) {
+        cn_proxy_failed(cn, -rc, socks_reason(&cn->socks));
+        return;
+    }
+    if (rc == 0) {
+        OPENSSL_cleanse(&cn->socks, sizeof(cn->socks)); /* the password went by */
+        cn_start_conn(cn);
+        return;
+    }
+    unsigned want = rc == SOCKS_WANT_READ ? RX_READ : RX_WRITE;
+    rx_io_stop(cn->loop, &cn->io, (RX_READ | RX_WRITE) & ~want);
+    rx_io_start(cn->loop, &cn->io, want);
+}
+
+/* TCP to the proxy is up: ask it for the tunnel. */
+static void cn_proxy_start(connecter_t *cn)
+{
+    const ep_cfg_t *cfg = cn->base.cfg;
+    rx_timer_stop(cn->loop, &cn->timer);
+    cn->state = CN_PROXY;
+    /* shim_socks_snapshot checked every field, so this cannot fail. */
+    if (socks_init(&cn->socks, &cfg->socks_dest, cfg->socks_user, cfg->socks_user_len,
+                   cfg->socks_pass, cfg->socks_pass_len) < 0) {
+        cn_proxy_failed(cn, EINVAL, "SOCKS5 request cannot be built");
+        return;
+    }
+    rx_timer_start(cn->loop, &cn->timer,
+                   cfg->handshake_ivl > 0 ? (uint64_t)cfg->handshake_ivl
+                                          : CONN_TLS_DEADLINE_MS);
+    cn_proxy_step(cn);
+}
+
+/* ---- TCP ----------------------------------------------------------------- */
+
+/* The TCP connect is done: TLS starts, or first the proxy's tunnel. */
+static void cn_tcp_connected(connecter_t *cn)
+{
+    if (cn->base.cfg->has_proxy)
+        cn_proxy_start(cn);
+    else
+        cn_start_conn(cn);
+}
+
 static void cn_on_io(rx_io_t *io, unsigned revents)
 {
     connecter_t *cn = io->data;
+    if (cn->state == CN_PROXY) {
+        cn_proxy_step(cn);
+        return;
+    }
     int err = 0;
     socklen_t len = sizeof(err);
     if (getsockopt(cn->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
@@ -275,7 +372,7 @@ static void cn_on_io(rx_io_t *io, unsigned revents)
         cn_tcp_failed(cn, err);
         return;
     }
-    cn_start_conn(cn);
+    cn_tcp_connected(cn);
 }
 
 static void cn_on_timer(rx_timer_t *t)
@@ -283,6 +380,8 @@ static void cn_on_timer(rx_timer_t *t)
     connecter_t *cn = t->data;
     if (cn->state == CN_CONNECTING) /* ZMQ_CONNECT_TIMEOUT */
         cn_tcp_failed(cn, ETIMEDOUT);
+    else if (cn->state == CN_PROXY) /* ZMQ_HANDSHAKE_IVL */
+        cn_proxy_failed(cn, ETIMEDOUT, "proxy: no answer before ZMQ_HANDSHAKE_IVL");
     else if (cn->state == CN_IDLE)
         cn_attempt(cn);
 }
@@ -290,17 +389,19 @@ static void cn_on_timer(rx_timer_t *t)
 static void cn_attempt(connecter_t *cn)
 {
     const ep_cfg_t *cfg = cn->base.cfg;
+    /* Through a proxy only the proxy's name is resolved here; the
+     * destination's goes to the proxy as it was written. */
+    const endpoint_t *to = cfg->has_proxy ? &cfg->proxy : &cfg->ep;
     char port[8];
-    snprintf(port, sizeof(port), "%d", cfg->ep.port);
+    snprintf(port, sizeof(port), "%d", to->port);
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_family =
-        cfg->ep.is_ip_literal ? AF_UNSPEC : (cfg->ipv6 ? AF_UNSPEC : AF_INET);
-    hints.ai_flags = cfg->ep.is_ip_literal ? AI_NUMERICHOST : 0;
+    hints.ai_family = to->is_ip_literal ? AF_UNSPEC : (cfg->ipv6 ? AF_UNSPEC : AF_INET);
+    hints.ai_flags = to->is_ip_literal ? AI_NUMERICHOST : 0;
     cn_log_tcp(cn, "connecting", 0);
     /* Resolution blocks the I/O thread as it does libzmq's; literals and
      * /etc/hosts names return at once. */
-    if (getaddrinfo(cfg->ep.host, port, &hints, &res) != 0 || res == NULL) {
+    if (getaddrinfo(to->host, port, &hints, &res) != 0 || res == NULL) {
         if (res != NULL)
             freeaddrinfo(res);
         cn_schedule(cn, CN_RETRY_TRANSIENT);
@@ -317,8 +418,9 @@ static void cn_attempt(connecter_t *cn)
     int err = errno;
     freeaddrinfo(res);
     cn->state = CN_CONNECTING;
+    rx_io_init(&cn->io, cn->fd, 0, cn_on_io, cn);
     if (rc == 0) {
-        cn_start_conn(cn);
+        cn_tcp_connected(cn);
         return;
     }
     if (err != EINPROGRESS) {
@@ -326,7 +428,6 @@ static void cn_attempt(connecter_t *cn)
         return;
     }
     cn_emit(cn, ZMQ_EVENT_CONNECT_DELAYED, (uint32_t)err);
-    rx_io_init(&cn->io, cn->fd, 0, cn_on_io, cn);
     rx_io_start(cn->loop, &cn->io, RX_WRITE);
     if (cfg->connect_timeout > 0)
         rx_timer_start(cn->loop, &cn->timer, (uint64_t)cfg->connect_timeout);

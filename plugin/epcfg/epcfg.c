@@ -1,5 +1,6 @@
 #include "epcfg/epcfg.h"
 
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 
@@ -32,5 +33,6 @@ void ep_cfg_destroy(ep_cfg_t **cfgp)
     SSL_CTX_free(cfg->tls);
     tls_src_destroy(&cfg->src);
     bridge_destroy(&cfg->bridge);
+    OPENSSL_cleanse(cfg->socks_pass, sizeof(cfg->socks_pass));
     free(cfg);
 }

@@ -14,6 +14,7 @@
 #include "bridge/bridge.h"
 #include "io/thread_opts.h"
 #include "endpoint/endpoint.h"
+#include "socks/socks.h"
 #include "tls/tls_src.h"
 
 #define EPCFG_URI_MAX    (ENDPOINT_HOST_MAX + 32)
@@ -32,6 +33,17 @@ typedef struct ep_cfg {
     SSL_CTX *tls;                            /* one reference */
     tls_src_t *src;   /* where tls came from, to rebuild it when files change */
     bridge_t *bridge; /* connect: a bridge bound in advance, or NULL */
+    /* connect: ZMQ_SOCKS_PROXY set. The TCP connection goes to `proxy`,
+     * which is asked for a tunnel to socks_dest (the endpoint's host and
+     * port, unresolved), with ZMQ_SOCKS_USERNAME / ZMQ_SOCKS_PASSWORD when
+     * a username is set; TLS then verifies verify_name as without one. */
+    int has_proxy;
+    endpoint_t proxy;
+    socks_dest_t socks_dest;
+    char socks_user[SOCKS_NAME_MAX];
+    size_t socks_user_len;
+    char socks_pass[SOCKS_NAME_MAX]; /* wiped by ep_cfg_destroy */
+    size_t socks_pass_len;
 
     /* libzmq options of the application socket */
     int reconnect_ivl;
@@ -89,7 +101,8 @@ bridge_cfg_t ep_cfg_bridge(const ep_cfg_t *cfg, int bind, const uint8_t *routing
  * inherit them), on a connecting one before connect. Best effort. */
 void ep_cfg_tune_socket(const ep_cfg_t *cfg, int fd);
 
-/* Frees the configuration, its TLS reference and source. NULLs *cfg. */
+/* Frees the configuration, its TLS reference and source, wiping the
+ * proxy password. NULLs *cfg. */
 void ep_cfg_destroy(ep_cfg_t **cfg);
 
 #endif

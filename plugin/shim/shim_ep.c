@@ -256,6 +256,12 @@ static int shim_tls_connect(void *s, const char *addr)
         return -1;
     const char *name = e->opts.server_name ? e->opts.server_name : cfg->ep.host;
     snprintf(cfg->verify_name, sizeof(cfg->verify_name), "%s", name);
+    /* Through a proxy the certificate is still checked against this name,
+     * the destination's, never the proxy's. */
+    if (shim_socks_snapshot(s, cfg) < 0) {
+        ep_cfg_destroy(&cfg);
+        return -1;
+    }
     /* Without ZMQ_IMMEDIATE the application's pipe exists from now on, as
      * with tcp://, and holds what it sends until a peer has authenticated.
      * With it, the application binds and each authenticated connection

@@ -24,6 +24,12 @@
  * last call are rebuilt at its next connect / bind (shim_ep.c). */
 extern atomic_uint shim_reload_gen;
 
+struct ep_cfg;
+/* shim_socks.c: ZMQ_SOCKS_PROXY and its credentials into a connect's
+ * configuration. 0, or -1 with zmtls_last_error set (EINVAL: a proxy
+ * address that is not HOST:PORT, a destination SOCKS5 cannot name). */
+int shim_socks_snapshot(void *s, struct ep_cfg *cfg);
+
 #define REAL_OR_FAIL(r, failval)                                                         \
     const zmtls_real_t *r = real();                                                      \
     if (r == NULL) {                                                                     \

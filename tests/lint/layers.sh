@@ -3,7 +3,7 @@
 # headers of its own folder and of the folders before it, never of one after
 # it; a folder missing from the list fails too, so a new folder must be
 # given its place here. docs/design-notes.md ("Layers") says what each holds.
-LAYERS="log real buf zmtp endpoint policy reactor tls bridge zap monitor io peers epcfg conn ep shim"
+LAYERS="log real buf zmtp endpoint socks policy reactor tls bridge zap monitor io peers epcfg conn ep shim"
 
 set -eu
 root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}

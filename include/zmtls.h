@@ -49,9 +49,19 @@
 extern "C" {
 #endif
 
-#define ZMTLS_VERSION_MAJOR 0
-#define ZMTLS_VERSION_MINOR 1
-#define ZMTLS_VERSION_PATCH 0
+/* ZMTLS_VERSION_MAJOR, _MINOR, _PATCH: generated from the build's version. */
+#include "zmtls_version.h"
+
+#define ZMTLS_MAKE_VERSION(major, minor, patch) ((major)*10000 + (minor)*100 + (patch))
+#define ZMTLS_VERSION                                                                    \
+    ZMTLS_MAKE_VERSION(ZMTLS_VERSION_MAJOR, ZMTLS_VERSION_MINOR, ZMTLS_VERSION_PATCH)
+
+/* Marks what libzmtls exports; everything else in it is hidden. */
+#if defined(__GNUC__) || defined(__clang__)
+#define ZMTLS_EXPORT __attribute__((visibility("default")))
+#else
+#define ZMTLS_EXPORT
+#endif
 
 /* Option ids live far above libzmq's range so they never collide. */
 #define ZMTLS_OPTION_BASE 0x7a540000
@@ -254,20 +264,20 @@ extern "C" {
 
 /* Name of a ZMQ_EVENT_* code ("CONNECTED", "HANDSHAKE_FAILED_AUTH", ...);
  * "UNKNOWN" for anything else. Never NULL. */
-const char *zmtls_event_name(int event);
+ZMTLS_EXPORT const char *zmtls_event_name(int event);
 
 /* RFC 8446 name of a TLS alert ("unknown_ca", "certificate_required", ...);
  * "unknown" for anything else. Never NULL. */
-const char *zmtls_alert_name(int alert);
+ZMTLS_EXPORT const char *zmtls_alert_name(int alert);
 
 /* 1 when the alert means a certificate was refused (the peer or we did not
  * accept the other's credentials), else 0. */
-int zmtls_alert_is_auth(int alert);
+ZMTLS_EXPORT int zmtls_alert_is_auth(int alert);
 
 /* The message of the last zmtls failure reported to this thread by
  * zmq_connect/zmq_bind/zmq_setsockopt/zmtls_reload; "" when there was none.
  * The string is thread-local and valid until the thread's next zmtls call. */
-const char *zmtls_last_error(void);
+ZMTLS_EXPORT const char *zmtls_last_error(void);
 
 /*
  * Who is on the other end. The certificate each authenticated tls:// peer
@@ -314,10 +324,12 @@ const char *zmtls_last_error(void);
  * to each message inside libzmq's engine; messages from tls:// peers reach
  * the socket through an inproc pipe, and libzmq offers no public way to
  * attach metadata there. */
-int zmtls_peer_property(void *socket, const void *routing_id, size_t routing_id_len,
-                        const char *property, char *buf, size_t len);
-int zmtls_endpoint_peer_property(void *socket, const char *endpoint, const char *property,
-                                 char *buf, size_t len);
+ZMTLS_EXPORT int zmtls_peer_property(void *socket, const void *routing_id,
+                                     size_t routing_id_len, const char *property,
+                                     char *buf, size_t len);
+ZMTLS_EXPORT int zmtls_endpoint_peer_property(void *socket, const char *endpoint,
+                                              const char *property, char *buf,
+                                              size_t len);
 
 /* Reads every tls:// socket's credential files again now, changed or not
  * (the periodic check only reads changed ones), for the handshakes that
@@ -330,10 +342,10 @@ int zmtls_endpoint_peer_property(void *socket, const char *endpoint, const char 
  * several joined by "; "), and each failure is also written on stderr.
  * Sockets without a tls:// endpoint read their files at their next
  * zmq_connect / zmq_bind. Thread-safe; blocks while the files are read. */
-int zmtls_reload(void);
+ZMTLS_EXPORT int zmtls_reload(void);
 
 /* Library version. */
-void zmtls_version(int *major, int *minor, int *patch);
+ZMTLS_EXPORT void zmtls_version(int *major, int *minor, int *patch);
 
 #ifdef __cplusplus
 }

@@ -51,6 +51,11 @@ int bridge_new(bridge_t **out, const bridge_cfg_t *cfg)
         rc = r->setsockopt(b->sock, ZMQ_XPUB_MANUAL, &one, sizeof(one));
     if (rc == 0 && xpub)
         rc = r->setsockopt(b->sock, ZMQ_INVERT_MATCHING, &one, sizeof(one));
+    /* A full application pipe must stop us reading the peer, as a tcp://
+     * session stops its engine, not drop what the publisher sent (which
+     * would break a publisher's ZMQ_XPUB_NODROP): -EAGAIN instead. */
+    if (rc == 0 && xpub)
+        rc = r->setsockopt(b->sock, ZMQ_XPUB_NODROP, &one, sizeof(one));
     /* ZMQ_CONFLATE belongs to the pipe, which the connecting end creates:
      * a bridge that connects must carry the application's choice. */
     if (rc == 0 && cfg->conflate)

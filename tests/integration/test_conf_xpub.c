@@ -17,7 +17,10 @@
  *                  second part looks like a subscription) reach the XPUB
  *                  as they were sent;
  *   only_first     ZMQ_ONLY_FIRST_SUBSCRIBE (draft API) on XSUB and XPUB:
- *                  what the XPUB sees and what it then delivers.
+ *                  what the XPUB sees and what it then delivers;
+ *   nodrop         an XPUB with ZMQ_XPUB_NODROP facing a SUB that does not
+ *                  read gets EAGAIN, and every message it accepted arrives
+ *                  (the subscriber side stops reading, it does not drop).
  *
  * Every wait is bounded. The publisher is polled while waiting on the
  * subscriber and the other way round: libzmq attaches a new peer's pipe
@@ -26,6 +29,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conf.h"
@@ -475,6 +479,86 @@ static void only_first_sub_binds(const char *tr)
     upstream_check(tr, SUB_BINDS, 1);
 }
 
+/* ---- ZMQ_XPUB_NODROP --------------------------------------------------------- */
+
+#define NODROP_HWM   50
+#define NODROP_SIZE  1000
+#define NODROP_CAP   50000 /* far above every buffer on the way */
+#define NODROP_STUCK 25
+
+static void pre_nodrop(void *pub, void *sub)
+{
+    tu_set_int(pub, ZMQ_XPUB_NODROP, 1);
+    tu_set_int(pub, ZMQ_SNDHWM, NODROP_HWM);
+    tu_set_int(sub, ZMQ_RCVHWM, NODROP_HWM);
+}
+
+/* A subscriber that does not read: the XPUB's sends must end in EAGAIN
+ * once every buffer on the way is full (the subscriber's side holds what
+ * arrived and stops reading, it does not drop), and every message accepted
+ * must then arrive, in order, none missing. */
+static void nodrop(const char *tr, int dir)
+{
+    void *ctx = new_ctx();
+    tu_peer_t xp, sub;
+    open_pair(ctx, tr, dir, ZMQ_XPUB, ZMQ_SUB, pre_nodrop, &xp, &sub);
+    set_str(sub.sock, ZMQ_SUBSCRIBE, "");
+    expect_one("xpub", xp.sock, sub.sock, "+");
+    probe(xp.sock, sub.sock, "ready");
+
+    char msg[NODROP_SIZE];
+    memset(msg, '.', sizeof msg);
+    /* An EAGAIN may be the I/O threads lagging behind: full means no room
+     * for NODROP_STUCK probe periods in a row (an XPUB has no POLLOUT to
+     * wait on, the publisher's own POLLIN paces the retries). */
+    int accepted = 0, stuck = 0;
+    int64_t deadline = tu_now_ms() + TU_TIMEOUT_MS;
+    while (accepted < NODROP_CAP && stuck < NODROP_STUCK && tu_now_ms() < deadline) {
+        snprintf(msg, sizeof msg, "%08d", accepted);
+        if (zmq_send(xp.sock, msg, sizeof msg, ZMQ_DONTWAIT) == (int)sizeof msg) {
+            accepted++;
+            stuck = 0;
+            continue;
+        }
+        CHECK_EQ(errno, EAGAIN);
+        stuck++;
+        CHECK(tu_wait_readable(xp.sock, CONF_PROBE_MS) != 0);
+    }
+    if (stuck < NODROP_STUCK) {
+        fprintf(stderr, "xpub: %d sends accepted, never full in %d ms: something drops\n",
+                accepted, TU_TIMEOUT_MS);
+        exit(1);
+    }
+    for (int i = 0; i < accepted; i++) {
+        char got[NODROP_SIZE + 1];
+        int n;
+        do {
+            CHECK_EQ(tu_wait_readable(sub.sock, TU_TIMEOUT_MS), 0);
+            n = zmq_recv(sub.sock, got, sizeof got, 0);
+            CHECK(n >= 0);
+        } while (n == 5 && memcmp(got, "ready", 5) == 0);
+        if (n != NODROP_SIZE || atoi(got) != i) {
+            fprintf(stderr, "sub: expected message %d of %d, got %d bytes \"%.8s\"\n", i,
+                    accepted, n, got);
+            exit(1);
+        }
+    }
+    expect_quiet("sub", sub.sock, xp.sock, "ready");
+    close_all(ctx, &xp, &sub);
+    printf("nodrop (%s): full after %d messages, all of them received in order\n",
+           dir_name(dir), accepted);
+}
+
+static void nodrop_pub_binds(const char *tr)
+{
+    nodrop(tr, PUB_BINDS);
+}
+
+static void nodrop_sub_binds(const char *tr)
+{
+    nodrop(tr, SUB_BINDS);
+}
+
 int main(int argc, char **argv)
 {
     static const conf_case_t cases[] = {
@@ -492,6 +576,8 @@ int main(int argc, char **argv)
         {"upstream_sub_binds", upstream_sub_binds, 0},
         {"only_first_pub_binds", only_first_pub_binds, 0},
         {"only_first_sub_binds", only_first_sub_binds, 0},
+        {"nodrop_pub_binds", nodrop_pub_binds, 0},
+        {"nodrop_sub_binds", nodrop_sub_binds, 0},
     };
     return conf_main(argc, argv, "conf_xpub", cases, CONF_N(cases));
 }

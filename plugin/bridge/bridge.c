@@ -41,8 +41,21 @@ int bridge_new(bridge_t **out, const bridge_cfg_t *cfg)
         rc = r->setsockopt(b->sock, ZMQ_SNDHWM, &one, sizeof(one));
     if (rc == 0)
         rc = r->setsockopt(b->sock, ZMQ_RCVHWM, &one, sizeof(one));
+    /* The publisher filtered already; the application's SUB filters again
+     * by itself, an XSUB not at all. So this XPUB must pass every message
+     * to its one pipe whatever was subscribed through it: manual mode
+     * keeps its trie empty (and hands over every subscribe and cancel,
+     * repeats included) and inverted matching sends to a pipe that matches
+     * nothing. */
     if (rc == 0 && xpub)
-        rc = r->setsockopt(b->sock, ZMQ_XPUB_VERBOSER, &one, sizeof(one));
+        rc = r->setsockopt(b->sock, ZMQ_XPUB_MANUAL, &one, sizeof(one));
+    if (rc == 0 && xpub)
+        rc = r->setsockopt(b->sock, ZMQ_INVERT_MATCHING, &one, sizeof(one));
+    /* A full application pipe must stop us reading the peer, as a tcp://
+     * session stops its engine, not drop what the publisher sent (which
+     * would break a publisher's ZMQ_XPUB_NODROP): -EAGAIN instead. */
+    if (rc == 0 && xpub)
+        rc = r->setsockopt(b->sock, ZMQ_XPUB_NODROP, &one, sizeof(one));
     /* ZMQ_CONFLATE belongs to the pipe, which the connecting end creates:
      * a bridge that connects must carry the application's choice. */
     if (rc == 0 && cfg->conflate)

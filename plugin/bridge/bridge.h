@@ -7,11 +7,14 @@
  * DEALER passes multipart messages unchanged in both directions, so a DEALER
  * serves every application socket type but two: libzmq 4.3's SUB and XSUB
  * mark subscriptions with a message flag that only an XPUB can read, so they
- * get an XPUB bridge (verboser: every subscribe and cancel comes out as a
- * "\x01topic" / "\x00topic" message). Either way the application socket's
- * own routing, load balancing, fair queuing and filtering apply to bridges
- * exactly as to tcp:// pipes. The peer's ZMTP Identity becomes the bridge's
- * routing id, which a ROUTER application sees.
+ * get an XPUB bridge. It runs in manual mode with inverted matching: every
+ * subscribe and cancel comes out as a "\x01topic" / "\x00topic" message,
+ * and every message from the peer goes in unfiltered, since the publisher
+ * at the other end filtered it for this pipe already (and a SUB filters
+ * again by itself). Either way the application socket's own routing, load
+ * balancing, fair queuing and filtering apply to bridges exactly as to
+ * tcp:// pipes, and nothing filters twice. The peer's ZMTP Identity becomes
+ * the bridge's routing id, which a ROUTER application sees.
  *
  *   connect side: one bridge per zmq_connect, bound at the inproc endpoint
  *                 the application connected to (its pipe, and messages
@@ -60,12 +63,17 @@ void bridge_destroy(bridge_t **b);
  * bridge_events", not "a message is waiting". */
 int bridge_fd(const bridge_t *b);
 /* ZMQ_POLLIN / ZMQ_POLLOUT as currently possible; negative errno on error.
- * Calling it re-arms the edge of bridge_fd. */
+ * Calling it processes the socket's pending commands and re-arms the edge
+ * of bridge_fd. An XPUB bridge (bridge_carries_subscriptions) reports
+ * ZMQ_POLLOUT even when bridge_send would say -EAGAIN (libzmq's XPUB
+ * does): after a refused send, call bridge_events then try once more; if
+ * that fails too, bridge_fd rises when the application makes room. */
 int bridge_events(bridge_t *b);
 
 /* Non-blocking receive of one part; *more set when another part follows. */
 int bridge_recv(bridge_t *b, zmq_msg_t *msg, int *more);
-/* Non-blocking send of one part (ownership passes on success). Once the first
+/* Non-blocking send of one part (ownership passes on success); -EAGAIN
+ * while the application's pipe is full, never a silent drop. Once the first
  * part of a message is accepted, libzmq accepts its remaining parts. */
 int bridge_send(bridge_t *b, zmq_msg_t *msg, int more);
 

@@ -153,7 +153,8 @@ typedef struct conn_pump {
     int empty;           /* the last bridge read found nothing */
     int armed;           /* ...and nothing was sent to it since: libzmq has
                             processed its commands, ZMQ_FD is re-armed */
-    int sub_side;        /* SUB/XSUB application: the bridge yields subscriptions */
+    int sub_side;        /* SUB/XSUB application: the bridge yields subscriptions,
+                            and its POLLOUT says nothing (an XPUB's) */
     bridge_subs_t *subs; /* connect side: what to replay after a reconnect */
 } conn_pump_t;
 

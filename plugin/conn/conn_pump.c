@@ -135,7 +135,22 @@ int conn_pump_poll(conn_t *c)
         pu->empty = 0;
         c->drive.again = 1;
     }
-    if ((ev & ZMQ_POLLOUT) && c->ses.parts_ready && !c->drain.active)
+    if (!c->ses.parts_ready || c->drain.active)
+        return 0;
+    if (!pu->sub_side) {
+        if (ev & ZMQ_POLLOUT)
+            c->drive.again = 1;
+        return 0;
+    }
+    /* An XPUB bridge says POLLOUT even with its pipe full, so POLLOUT
+     * cannot end the wait. The events call above processed its commands,
+     * the application's "room again" among them, and any later one raises
+     * ZMQ_FD: one more attempt now either delivers or leaves a wait that
+     * the fd ends, without spinning. */
+    int rc = conn_deliver(c);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
         c->drive.again = 1;
     return 0;
 }

@@ -32,5 +32,6 @@ void ep_cfg_destroy(ep_cfg_t **cfgp)
     SSL_CTX_free(cfg->tls);
     tls_src_destroy(&cfg->src);
     bridge_destroy(&cfg->bridge);
+    policy_accept_clear(&cfg->accept);
     free(cfg);
 }

@@ -14,6 +14,7 @@
 #include "bridge/bridge.h"
 #include "io/thread_opts.h"
 #include "endpoint/endpoint.h"
+#include "policy/accept_filter.h"
 #include "tls/tls_src.h"
 
 #define EPCFG_URI_MAX    (ENDPOINT_HOST_MAX + 32)
@@ -55,6 +56,8 @@ typedef struct ep_cfg {
     /* bind: ZMQ_ZAP_DOMAIN; non-empty: every peer is put to the context's
      * ZAP handler (zap/zap.h) before it is admitted */
     char zap_domain[256];
+    /* bind: ZMQ_TCP_ACCEPT_FILTER as set before zmq_bind (owned) */
+    policy_accept_list_t accept;
 
     /* zmtls options */
     int auth_ivl;

@@ -392,6 +392,17 @@ static int shim_tls_bind(void *s, const char *addr)
     ep_cfg_t *cfg = shim_ep_begin(s, addr, 1, &e);
     if (cfg == NULL)
         return -1;
+    /* The accept filter in force is the one set before the bind, as
+     * libzmq's listener copies the socket's options. */
+    int arc =
+        e->accept_err ? -e->accept_err : policy_accept_copy(&cfg->accept, &e->accept);
+    if (arc < 0) {
+        ep_cfg_destroy(&cfg);
+        return shim_fail(-arc,
+                         "zmtls: ZMQ_TCP_ACCEPT_FILTER could not be applied to tls:// "
+                         "(%s); clear it and set it again",
+                         strerror(-arc));
+    }
     int fd = shim_listen(cfg);
     if (fd < 0) {
         int err = errno;

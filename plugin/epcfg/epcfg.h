@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include "bridge/bridge.h"
 #include "io/thread_opts.h"
@@ -17,7 +18,7 @@
 #include "policy/accept_filter.h"
 #include "tls/tls_src.h"
 
-#define EPCFG_URI_MAX    (ENDPOINT_HOST_MAX + 32)
+#define EPCFG_URI_MAX    (ENDPOINT_URI_MAX + 32)
 #define EPCFG_INPROC_MAX 64
 
 typedef struct ep_cfg {
@@ -30,7 +31,11 @@ typedef struct ep_cfg {
     char uri[EPCFG_URI_MAX];                 /* endpoint string used in events */
     char inproc[EPCFG_INPROC_MAX];           /* private inproc:// rendezvous */
     char verify_name[ENDPOINT_HOST_MAX + 1]; /* connect: expected server name */
-    SSL_CTX *tls;                            /* one reference */
+    /* connect: the local address each attempt binds to before connecting
+     * (the endpoint's SRC_HOST:SRC_PORT, resolved); src_addr_len 0: none */
+    struct sockaddr_storage src_addr;
+    socklen_t src_addr_len;
+    SSL_CTX *tls;     /* one reference */
     tls_src_t *src;   /* where tls came from, to rebuild it when files change */
     bridge_t *bridge; /* connect: a bridge bound in advance, or NULL */
 

@@ -95,7 +95,9 @@ static void test_syntax(void)
     CHECK_EQ(policy_accept_parse("127.0.0.1\0junk", 14, 0, &e), 0);
     CHECK_EQ(policy_accept_parse("127.0.0.1/8", 9, 0, &e), 0);
     CHECK_EQ(e.mask, 32);
-    CHECK_EQ(policy_accept_parse("\0127.0.0.1", 10, 0, &e), -EINVAL);
+    char lead_nul[] = "_127.0.0.1";
+    lead_nul[0] = '\0';
+    CHECK_EQ(policy_accept_parse(lead_nul, 10, 0, &e), -EINVAL);
     CHECK_EQ(policy_accept_parse(NULL, 0, 0, &e), -EINVAL);
     char big[POLICY_ACCEPT_TEXT_MAX + 2];
     memset(big, '1', sizeof big);

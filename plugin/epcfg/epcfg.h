@@ -61,8 +61,6 @@ typedef struct ep_cfg {
     /* bind: ZMQ_ZAP_DOMAIN; non-empty: every peer is put to the context's
      * ZAP handler (zap/zap.h) before it is admitted */
     char zap_domain[256];
-    /* bind: ZMQ_TCP_ACCEPT_FILTER as set before zmq_bind (owned) */
-    policy_accept_list_t accept;
 
     /* zmtls options */
     int auth_ivl;
@@ -79,6 +77,8 @@ typedef struct ep_cfg {
     int offender_failures;
     int offender_window;
     int offender_ban;
+    /* bind: ZMQ_TCP_ACCEPT_FILTER as set before zmq_bind (owned) */
+    policy_accept_list_t accept;
 } ep_cfg_t;
 
 /* The bridge configuration for this endpoint's application socket. */

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -118,6 +119,85 @@ static int ep_check_name(const char *host, int *is_ip)
     return 0;
 }
 
+/* Splits "HOST:PORT" or "[HOST]:PORT" (s NUL-terminated) into the host,
+ * copied to host (at most host_max bytes), and the port text, the rest of
+ * s. Checks neither. */
+static int ep_split(const char *s, char *host, size_t host_max, const char **port,
+                    int *bracketed)
+{
+    const char *h, *h_end;
+    if (*s == '[') {
+        h = s + 1;
+        h_end = strchr(h, ']');
+        if (h_end == NULL || h_end[1] != ':')
+            return -EINVAL;
+        *port = h_end + 2;
+        *bracketed = 1;
+    } else {
+        /* The first colon must be the separator: an unbracketed IPv6
+         * address would make the port ambiguous. */
+        h = s;
+        h_end = strchr(h, ':');
+        if (h_end == NULL)
+            return -EINVAL;
+        *port = h_end + 1;
+        *bracketed = 0;
+    }
+    size_t hlen = (size_t)(h_end - h);
+    if (hlen == 0 || hlen > host_max)
+        return -EINVAL;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    return 0;
+}
+
+/* A network interface name as a source: IFNAMSIZ - 1 bytes at most of
+ * letters, digits, '-', '_' and '.' (VLANs are "eth0.100"), with at least
+ * one letter, so a mistyped IPv4 literal ("1.2.3") is not taken for one. */
+static int ep_check_ifname(const char *name)
+{
+    size_t n = strlen(name);
+    int letter = 0;
+    if (n == 0 || n >= IF_NAMESIZE)
+        return -EINVAL;
+    for (const char *p = name; *p; p++) {
+        if (!ep_is_alnum(*p) && *p != '-' && *p != '_' && *p != '.')
+            return -EINVAL;
+        letter |= !ep_is_digit(*p) && ep_is_alnum(*p);
+    }
+    return letter ? 0 : -EINVAL;
+}
+
+/* "SRC_HOST:SRC_PORT", the n bytes before the ';'. The host is what a
+ * socket can bind to without DNS: an IP literal or an interface name
+ * (ep_check_ifname), as libzmq resolves it. */
+static int ep_parse_source(const char *s, size_t n, endpoint_t *ep)
+{
+    char text[ENDPOINT_SRC_HOST_MAX + 2 + 6 + 1];
+    if (n >= sizeof text)
+        return -EINVAL;
+    memcpy(text, s, n);
+    text[n] = '\0';
+    const char *port;
+    if (ep_split(text, ep->src_host, ENDPOINT_SRC_HOST_MAX, &port,
+                 &ep->src_is_ipv6_literal) != 0)
+        return -EINVAL;
+    if (ep->src_is_ipv6_literal) {
+        if (ep_check_ipv6(ep->src_host) != 0)
+            return -EINVAL;
+        ep->src_is_ip_literal = 1;
+    } else {
+        struct in_addr a4;
+        ep->src_is_ip_literal = inet_pton(AF_INET, ep->src_host, &a4) == 1;
+        if (!ep->src_is_ip_literal && ep_check_ifname(ep->src_host) != 0)
+            return -EINVAL; /* "*" included */
+    }
+    if (ep_parse_port(port, 1, &ep->src_port) != 0)
+        return -EINVAL;
+    ep->has_src = 1;
+    return 0;
+}
+
 int endpoint_is_tls(const char *uri)
 {
     return uri != NULL && strncmp(uri, EP_PREFIX, EP_PREFIX_LEN) == 0;
@@ -132,30 +212,18 @@ int endpoint_parse(const char *uri, int for_bind, endpoint_t *out)
     endpoint_t ep;
     memset(&ep, 0, sizeof ep);
     const char *s = uri + EP_PREFIX_LEN;
-    const char *host, *host_end, *port;
 
-    if (*s == '[') {
-        host = s + 1;
-        host_end = strchr(host, ']');
-        if (host_end == NULL || host_end[1] != ':')
+    const char *semi = strchr(s, ';');
+    if (semi != NULL) {
+        if (for_bind || strchr(semi + 1, ';') != NULL ||
+            ep_parse_source(s, (size_t)(semi - s), &ep) != 0)
             return -EINVAL;
-        port = host_end + 2;
-        ep.is_ipv6_literal = 1;
-    } else {
-        /* The first colon must be the separator: an unbracketed IPv6
-         * address would make the port ambiguous. */
-        host = s;
-        host_end = strchr(host, ':');
-        if (host_end == NULL)
-            return -EINVAL;
-        port = host_end + 1;
+        s = semi + 1;
     }
 
-    size_t hlen = (size_t)(host_end - host);
-    if (hlen == 0 || hlen > ENDPOINT_HOST_MAX)
+    const char *port;
+    if (ep_split(s, ep.host, ENDPOINT_HOST_MAX, &port, &ep.is_ipv6_literal) != 0)
         return -EINVAL;
-    memcpy(ep.host, host, hlen);
-    ep.host[hlen] = '\0';
 
     if (ep.is_ipv6_literal) {
         if (ep_check_ipv6(ep.host) != 0)
@@ -175,22 +243,39 @@ int endpoint_parse(const char *uri, int for_bind, endpoint_t *out)
     return 0;
 }
 
+/* "HOST:PORT" at buf + at, brackets around an IPv6 host. Returns the new
+ * length, or -ENOSPC. */
+static int ep_format_part(char *buf, size_t cap, int at, const char *host, int port,
+                          int v6, const char *tail)
+{
+    /* A colon in the host can only be IPv6; without brackets the result
+     * would not parse back. */
+    int brackets = v6 || strchr(host, ':') != NULL;
+    int n = snprintf(buf + at, cap - (size_t)at, brackets ? "[%s]:%d%s" : "%s:%d%s", host,
+                     port, tail);
+    if (n < 0 || (size_t)n >= cap - (size_t)at)
+        return -ENOSPC;
+    return at + n;
+}
+
 int endpoint_format(const endpoint_t *ep, char *buf, size_t cap)
 {
     if (ep == NULL || ep->port < 0 || ep->port > 65535 ||
         memchr(ep->host, '\0', sizeof ep->host) == NULL)
         return -EINVAL;
+    if (ep->has_src && (ep->src_port < 0 || ep->src_port > 65535 ||
+                        memchr(ep->src_host, '\0', sizeof ep->src_host) == NULL))
+        return -EINVAL;
     if (buf == NULL || cap == 0)
         return -ENOSPC;
 
-    /* A colon in the host can only be IPv6; without brackets the result
-     * would not parse back. */
-    int brackets = ep->is_ipv6_literal || strchr(ep->host, ':') != NULL;
-    int n = snprintf(buf, cap, brackets ? EP_PREFIX "[%s]:%d" : EP_PREFIX "%s:%d",
-                     ep->host, ep->port);
-    if (n < 0)
-        return -EINVAL;
-    if ((size_t)n >= cap) {
+    int n = snprintf(buf, cap, EP_PREFIX);
+    if (n > 0 && (size_t)n < cap && ep->has_src)
+        n = ep_format_part(buf, cap, n, ep->src_host, ep->src_port,
+                           ep->src_is_ipv6_literal, ";");
+    if (n > 0 && (size_t)n < cap)
+        n = ep_format_part(buf, cap, n, ep->host, ep->port, ep->is_ipv6_literal, "");
+    if (n < 0 || (size_t)n >= cap) {
         buf[0] = '\0';
         return -ENOSPC;
     }

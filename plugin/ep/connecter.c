@@ -386,6 +386,19 @@ static void cn_on_timer(rx_timer_t *t)
         cn_attempt(cn);
 }
 
+/* tls://SRC;HOST:PORT: the local side is bound first, as libzmq does for
+ * tcp://, with SO_REUSEADDR so one source port can reach several servers.
+ * A failure (address in use, not local) fails the attempt like a refused
+ * connect: CLOSED, then the transient schedule. */
+static int cn_bind_source(const ep_cfg_t *cfg, int fd)
+{
+    if (cfg->src_addr_len == 0)
+        return 0;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    return bind(fd, (const struct sockaddr *)&cfg->src_addr, cfg->src_addr_len);
+}
+
 static void cn_attempt(connecter_t *cn)
 {
     const ep_cfg_t *cfg = cn->base.cfg;
@@ -397,6 +410,10 @@ static void cn_attempt(connecter_t *cn)
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_family = to->is_ip_literal ? AF_UNSPEC : (cfg->ipv6 ? AF_UNSPEC : AF_INET);
+    /* With a source address, only a destination (or proxy) of its family
+     * can be reached from it. */
+    if (cfg->src_addr_len > 0)
+        hints.ai_family = cfg->src_addr.ss_family;
     hints.ai_flags = to->is_ip_literal ? AI_NUMERICHOST : 0;
     cn_log_tcp(cn, "connecting", 0);
     /* Resolution blocks the I/O thread as it does libzmq's; literals and
@@ -414,7 +431,9 @@ static void cn_attempt(connecter_t *cn)
         return;
     }
     ep_cfg_tune_socket(cfg, cn->fd);
-    int rc = connect(cn->fd, res->ai_addr, res->ai_addrlen);
+    int rc = cn_bind_source(cfg, cn->fd);
+    if (rc == 0)
+        rc = connect(cn->fd, res->ai_addr, res->ai_addrlen);
     int err = errno;
     freeaddrinfo(res);
     cn->state = CN_CONNECTING;

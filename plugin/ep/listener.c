@@ -12,12 +12,15 @@
  * reported as ACCEPT_FAILED (ENOBUFS, EBUSY). So is a connection from an
  * address banned for repeated authentication failures (EACCES,
  * policy/offender.h). Such peers cost an accept and a close, nothing more.
+ * Before all of these, as libzmq's tcp:// listener does, a source address
+ * that ZMQ_TCP_ACCEPT_FILTER does not allow is closed (EPERM).
  */
 #include "ep/ep.h"
 
 #include "conn/conn.h"
 #include "io/io.h"
 #include "log/log.h"
+#include "policy/accept_filter.h"
 #include "policy/offender.h"
 
 #include <errno.h>
@@ -251,6 +254,14 @@ static void ls_accept(listener_t *ls)
             rx_io_stop(ls->loop, &ls->io, RX_READ);
             rx_timer_start(ls->loop, &ls->pause, LS_ACCEPT_PAUSE_MS);
             return;
+        }
+        /* libzmq reports this refusal as ACCEPT_FAILED with whatever errno
+         * its thread last had; EPERM says what happened. */
+        if (!policy_accept_match(&ls->base.cfg->accept, (struct sockaddr *)&addr,
+                                 ls->base.cfg->ipv6)) {
+            close(fd);
+            ls_emit(ls, ZMQ_EVENT_ACCEPT_FAILED, EPERM);
+            continue;
         }
         const uint8_t *host;
         size_t hlen = ls_host_bytes(&addr, &host);

@@ -34,5 +34,6 @@ void ep_cfg_destroy(ep_cfg_t **cfgp)
     tls_src_destroy(&cfg->src);
     bridge_destroy(&cfg->bridge);
     OPENSSL_cleanse(cfg->socks_pass, sizeof(cfg->socks_pass));
+    policy_accept_clear(&cfg->accept);
     free(cfg);
 }

@@ -10,14 +10,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include "bridge/bridge.h"
 #include "io/thread_opts.h"
 #include "endpoint/endpoint.h"
+#include "policy/accept_filter.h"
 #include "socks/socks.h"
 #include "tls/tls_src.h"
 
-#define EPCFG_URI_MAX    (ENDPOINT_HOST_MAX + 32)
+#define EPCFG_URI_MAX    (ENDPOINT_URI_MAX + 32)
 #define EPCFG_INPROC_MAX 64
 
 typedef struct ep_cfg {
@@ -30,7 +32,11 @@ typedef struct ep_cfg {
     char uri[EPCFG_URI_MAX];                 /* endpoint string used in events */
     char inproc[EPCFG_INPROC_MAX];           /* private inproc:// rendezvous */
     char verify_name[ENDPOINT_HOST_MAX + 1]; /* connect: expected server name */
-    SSL_CTX *tls;                            /* one reference */
+    /* connect: the local address each attempt binds to before connecting
+     * (the endpoint's SRC_HOST:SRC_PORT, resolved); src_addr_len 0: none */
+    struct sockaddr_storage src_addr;
+    socklen_t src_addr_len;
+    SSL_CTX *tls;     /* one reference */
     tls_src_t *src;   /* where tls came from, to rebuild it when files change */
     bridge_t *bridge; /* connect: a bridge bound in advance, or NULL */
     /* connect: ZMQ_SOCKS_PROXY set. The TCP connection goes to `proxy`,
@@ -90,6 +96,8 @@ typedef struct ep_cfg {
     int offender_failures;
     int offender_window;
     int offender_ban;
+    /* bind: ZMQ_TCP_ACCEPT_FILTER as set before zmq_bind (owned) */
+    policy_accept_list_t accept;
 } ep_cfg_t;
 
 /* The bridge configuration for this endpoint's application socket. */

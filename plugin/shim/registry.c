@@ -231,5 +231,6 @@ void shim_registry_free(shim_sock_t *s)
     tls_src_destroy(&s->server_src);
     io_fork_guard_leave();
     shim_opts_free(&s->opts);
+    policy_accept_clear(&s->accept);
     free(s);
 }

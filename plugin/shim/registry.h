@@ -16,6 +16,7 @@
 
 #include "epcfg/epcfg.h"
 #include "io/thread_opts.h"
+#include "policy/accept_filter.h"
 #include "shim/options.h"
 
 typedef struct shim_ep {
@@ -45,6 +46,11 @@ typedef struct shim_sock {
     /* shim_reload_gen when each cached context was last checked: a
      * zmtls_reload() since makes the next connect / bind rebuild it */
     unsigned client_gen, server_gen;
+    /* ZMQ_TCP_ACCEPT_FILTER as libzmq accepted it, for tls:// binds; a
+     * non-zero accept_err (an errno) means an entry libzmq took could not
+     * be copied, and tls:// binds fail until the list is cleared */
+    policy_accept_list_t accept;
+    int accept_err;
     struct shim_sock *hnext;
 } shim_sock_t;
 

@@ -217,9 +217,42 @@ static void shim_creds_changed(shim_sock_t *e)
         ep_set_tls(e->id, c, b, cs, bs);
 }
 
+/* ZMQ_TCP_ACCEPT_FILTER: libzmq keeps the list for tcp:// and is the judge
+ * of a value; what it took is copied for tls:// binds, read with the same
+ * ZMQ_IPV6 it was (policy/accept_filter.h). A copy that fails leaves the
+ * socket unable to bind tls:// (shim_ep.c) rather than open to everyone. */
+static int shim_accept_filter(const zmtls_real_t *r, void *s, const void *val, size_t len)
+{
+    int rc = r->setsockopt(s, ZMQ_TCP_ACCEPT_FILTER, val, len);
+    shim_sock_t *e = rc == 0 ? shim_registry_get(s) : NULL;
+    if (e == NULL)
+        return rc;
+    if (val == NULL && len == 0) {
+        policy_accept_clear(&e->accept);
+        e->accept_err = 0;
+        return 0;
+    }
+    int ipv6 = 0;
+    size_t ilen = sizeof(ipv6);
+    r->getsockopt(s, ZMQ_IPV6, &ipv6, &ilen);
+    policy_accept_entry_t entry;
+    int prc = policy_accept_parse(val, len, ipv6, &entry);
+    if (prc == 0)
+        prc = policy_accept_add(&e->accept, &entry);
+    if (prc < 0) {
+        e->accept_err = -prc;
+        return shim_fail(-prc,
+                         "zmtls: ZMQ_TCP_ACCEPT_FILTER entry not kept for tls://: %s",
+                         strerror(-prc));
+    }
+    return 0;
+}
+
 SHIM_EXPORT int zmq_setsockopt(void *s, int option, const void *val, size_t len)
 {
     REAL_OR_FAIL(r, -1);
+    if (option == ZMQ_TCP_ACCEPT_FILTER)
+        return shim_accept_filter(r, s, val, len);
     if (!shim_opts_owns(option))
         return r->setsockopt(s, option, val, len);
     shim_clear_error();

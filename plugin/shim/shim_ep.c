@@ -167,7 +167,19 @@ static ep_cfg_t *shim_ep_begin(void *s, const char *addr, int is_bind, shim_sock
     }
     if (endpoint_parse(addr, is_bind, &cfg->ep) < 0) {
         free(cfg);
-        shim_fail(EINVAL, "zmtls: malformed endpoint \"%s\"", addr);
+        if (strchr(addr, ';') == NULL)
+            shim_fail(EINVAL, "zmtls: malformed endpoint \"%s\"", addr);
+        else if (is_bind)
+            shim_fail(EINVAL,
+                      "zmtls: malformed endpoint \"%s\": a bind has no source "
+                      "address (SRC;HOST:PORT is for zmq_connect)",
+                      addr);
+        else
+            shim_fail(EINVAL,
+                      "zmtls: malformed endpoint \"%s\": expected "
+                      "tls://SRC_HOST:SRC_PORT;HOST:PORT with SRC_HOST an IP literal "
+                      "or an interface name and SRC_PORT a number, 0 or *",
+                      addr);
         return NULL;
     }
     if (!shim_type_supported(e->type)) {
@@ -248,12 +260,22 @@ static int shim_ep_commit(shim_sock_t *e, const ep_cfg_t *cfg, const char *addr,
     return 0;
 }
 
+static int shim_source_addr(ep_cfg_t *cfg);
+
 static int shim_tls_connect(void *s, const char *addr)
 {
     shim_sock_t *e;
     ep_cfg_t *cfg = shim_ep_begin(s, addr, 0, &e);
     if (cfg == NULL)
         return -1;
+    if (cfg->ep.has_src && shim_source_addr(cfg) < 0) {
+        int err = errno;
+        ep_cfg_destroy(&cfg);
+        errno = err;
+        return -1;
+    }
+    /* The server is who HOST names, whatever the source: the certificate is
+     * checked against HOST (or ZMTLS_SERVER_NAME), never SRC_HOST. */
     const char *name = e->opts.server_name ? e->opts.server_name : cfg->ep.host;
     snprintf(cfg->verify_name, sizeof(cfg->verify_name), "%s", name);
     /* Through a proxy the certificate is still checked against this name,
@@ -301,9 +323,34 @@ static int shim_tls_connect(void *s, const char *addr)
     return 0;
 }
 
-/* Opens the listening socket here, on the caller's thread, so that bind
- * errors (EADDRINUSE, ...) and the ephemeral port are known when zmq_bind
- * returns, as with tcp://. Writes the resolved endpoint to cfg->uri. */
+/* The first address of network interface `name` (AF_INET, or AF_INET6
+ * too with ipv6), with `port` (network order). 0, or -1 when none. */
+static int shim_if_addr(const char *name, int ipv6, uint16_t port,
+                        struct sockaddr_storage *ss, socklen_t *len)
+{
+    struct ifaddrs *ifs = NULL;
+    int found = 0;
+    if (getifaddrs(&ifs) != 0)
+        return -1;
+    for (struct ifaddrs *i = ifs; i != NULL && !found; i = i->ifa_next) {
+        if (i->ifa_addr == NULL || strcmp(i->ifa_name, name) != 0)
+            continue;
+        int fam = i->ifa_addr->sa_family;
+        if (fam == AF_INET || (fam == AF_INET6 && ipv6)) {
+            *len =
+                fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+            memcpy(ss, i->ifa_addr, *len);
+            if (fam == AF_INET)
+                ((struct sockaddr_in *)ss)->sin_port = port;
+            else
+                ((struct sockaddr_in6 *)ss)->sin6_port = port;
+            found = 1;
+        }
+    }
+    freeifaddrs(ifs);
+    return found ? 0 : -1;
+}
+
 /* Bind addresses follow libzmq's tcp:// rules: "*", an IP literal, or the
  * name of a network interface ("lo", "eth0") -- not a DNS name, which
  * libzmq refuses with ENODEV. */
@@ -342,30 +389,53 @@ static int shim_bind_addr(const ep_cfg_t *cfg, struct sockaddr_storage *ss,
         *len = sizeof(*a6);
         return 0;
     }
-    struct ifaddrs *ifs = NULL;
-    int found = 0;
-    if (getifaddrs(&ifs) == 0) {
-        for (struct ifaddrs *i = ifs; i != NULL && !found; i = i->ifa_next) {
-            if (i->ifa_addr == NULL || strcmp(i->ifa_name, ep->host) != 0)
-                continue;
-            int fam = i->ifa_addr->sa_family;
-            if (fam == AF_INET || (fam == AF_INET6 && cfg->ipv6)) {
-                *len = fam == AF_INET ? sizeof(*a4) : sizeof(*a6);
-                memcpy(ss, i->ifa_addr, *len);
-                if (fam == AF_INET)
-                    a4->sin_port = port;
-                else
-                    a6->sin6_port = port;
-                found = 1;
-            }
-        }
-        freeifaddrs(ifs);
-    }
-    if (!found)
+    if (shim_if_addr(ep->host, cfg->ipv6, port, ss, len) != 0)
         return shim_fail(ENODEV,
                          "zmtls: cannot bind \"%s\": not an IP address or a "
                          "network interface",
                          ep->host);
+    return 0;
+}
+
+/* The source of a connect (tls://SRC_HOST:SRC_PORT;HOST:PORT), resolved
+ * once here like a bind address, so a mistake fails zmq_connect instead
+ * of every attempt. Its family decides the destination's: a literal of
+ * the other family is refused, a name is resolved in the source's. */
+static int shim_source_addr(ep_cfg_t *cfg)
+{
+    const endpoint_t *ep = &cfg->ep;
+    struct sockaddr_storage *ss = &cfg->src_addr;
+    uint16_t port = htons((uint16_t)ep->src_port);
+    memset(ss, 0, sizeof(*ss));
+    if (ep->src_is_ip_literal) {
+        struct addrinfo hints = {0}, *res = NULL;
+        hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+        hints.ai_socktype = SOCK_STREAM;
+        if (getaddrinfo(ep->src_host, NULL, &hints, &res) != 0 || res == NULL ||
+            res->ai_addrlen > sizeof(*ss)) {
+            if (res != NULL)
+                freeaddrinfo(res);
+            return shim_fail(EINVAL, "zmtls: source address \"%s\" is not usable",
+                             ep->src_host);
+        }
+        memcpy(ss, res->ai_addr, res->ai_addrlen);
+        cfg->src_addr_len = res->ai_addrlen;
+        freeaddrinfo(res);
+        if (ss->ss_family == AF_INET)
+            ((struct sockaddr_in *)ss)->sin_port = port;
+        else
+            ((struct sockaddr_in6 *)ss)->sin6_port = port;
+    } else if (shim_if_addr(ep->src_host, cfg->ipv6, port, ss, &cfg->src_addr_len) != 0) {
+        return shim_fail(ENODEV,
+                         "zmtls: source \"%s\" is not an IP address or a network "
+                         "interface with an address",
+                         ep->src_host);
+    }
+    if (ep->is_ip_literal && (ss->ss_family == AF_INET6) != (ep->is_ipv6_literal != 0))
+        return shim_fail(EINVAL,
+                         "zmtls: source \"%s\" and destination \"%s\" are of different "
+                         "address families",
+                         ep->src_host, ep->host);
     return 0;
 }
 
@@ -411,6 +481,17 @@ static int shim_tls_bind(void *s, const char *addr)
     ep_cfg_t *cfg = shim_ep_begin(s, addr, 1, &e);
     if (cfg == NULL)
         return -1;
+    /* The accept filter in force is the one set before the bind, as
+     * libzmq's listener copies the socket's options. */
+    int arc =
+        e->accept_err ? -e->accept_err : policy_accept_copy(&cfg->accept, &e->accept);
+    if (arc < 0) {
+        ep_cfg_destroy(&cfg);
+        return shim_fail(-arc,
+                         "zmtls: ZMQ_TCP_ACCEPT_FILTER could not be applied to tls:// "
+                         "(%s); clear it and set it again",
+                         strerror(-arc));
+    }
     int fd = shim_listen(cfg);
     if (fd < 0) {
         int err = errno;

@@ -71,7 +71,7 @@ static const char *const invalid[] = {
     "tls://host:**",
     "tls://host:*0",
     "tls://host:0x50",
-    "tls://host:80;127.0.0.1:81",
+    "tls://127.0.0.1:80;;127.0.0.1:81",
     "tls://host:8\t0",
     /* host */
     "tls://:80",
@@ -290,14 +290,146 @@ static void test_format_limits(void)
     ep.host[ENDPOINT_HOST_MAX] = '\0';
     ep.is_ipv6_literal = 1;
     ep.port = 65535;
+    ep.has_src = 1;
+    memset(ep.src_host, 's', ENDPOINT_SRC_HOST_MAX);
+    ep.src_host[ENDPOINT_SRC_HOST_MAX] = '\0';
+    ep.src_is_ipv6_literal = 1;
+    ep.src_port = 65535;
     CHECK_EQ(endpoint_format(&ep, buf, sizeof buf), ENDPOINT_URI_MAX - 1);
     CHECK_EQ(endpoint_format(&ep, buf, sizeof buf - 1), -ENOSPC);
+    memset(buf, 'q', sizeof buf);
+    CHECK_EQ(endpoint_format(&ep, buf, 12), -ENOSPC);
+    CHECK_STR(buf, "");
+    ep.src_port = 65536;
+    CHECK_EQ(endpoint_format(&ep, buf, sizeof buf), -EINVAL);
+    ep.src_port = 1;
+    memset(ep.src_host, 's', sizeof ep.src_host);
+    CHECK_EQ(endpoint_format(&ep, buf, sizeof buf), -EINVAL);
+}
+
+/* tls://SRC_HOST:SRC_PORT;HOST:PORT: connect only, the destination parsed
+ * as without a source, the source an IP literal or an interface name. */
+static const struct {
+    const char *uri;
+    const char *src;
+    int src_port, src_v6, src_ip;
+    const char *host;
+    int port;
+    const char *canonical;
+} sourced[] = {
+    {"tls://127.0.0.2:0;127.0.0.1:5555", "127.0.0.2", 0, 0, 1, "127.0.0.1", 5555,
+     "tls://127.0.0.2:0;127.0.0.1:5555"},
+    {"tls://127.0.0.2:*;localhost:5555", "127.0.0.2", 0, 0, 1, "localhost", 5555,
+     "tls://127.0.0.2:0;localhost:5555"},
+    {"tls://10.0.0.1:40000;server.example.org:443", "10.0.0.1", 40000, 0, 1,
+     "server.example.org", 443, "tls://10.0.0.1:40000;server.example.org:443"},
+    {"tls://0.0.0.0:0;127.0.0.1:1", "0.0.0.0", 0, 0, 1, "127.0.0.1", 1,
+     "tls://0.0.0.0:0;127.0.0.1:1"},
+    {"tls://[::1]:65535;[::1]:80", "::1", 65535, 1, 1, "::1", 80,
+     "tls://[::1]:65535;[::1]:80"},
+    {"tls://[fe80::1%eth0]:0;[fe80::2%eth0]:80", "fe80::1%eth0", 0, 1, 1, "fe80::2%eth0",
+     80, "tls://[fe80::1%eth0]:0;[fe80::2%eth0]:80"},
+    {"tls://[::]:*;example.org:80", "::", 0, 1, 1, "example.org", 80,
+     "tls://[::]:0;example.org:80"},
+    {"tls://lo:0;127.0.0.1:80", "lo", 0, 0, 0, "127.0.0.1", 80,
+     "tls://lo:0;127.0.0.1:80"},
+    {"tls://eth0.100:0080;h:1", "eth0.100", 80, 0, 0, "h", 1, "tls://eth0.100:80;h:1"},
+    {"tls://br-0123456789a:1;h:1", "br-0123456789a", 1, 0, 0, "h", 1,
+     "tls://br-0123456789a:1;h:1"},
+};
+
+static const char *const sourced_invalid[] = {
+    ";127.0.0.1:80",
+    "tls://;127.0.0.1:80",
+    "tls://127.0.0.2;127.0.0.1:80",
+    "tls://127.0.0.2:;127.0.0.1:80",
+    "tls://:0;127.0.0.1:80",
+    "tls://*:0;127.0.0.1:80",
+    "tls://*:*;127.0.0.1:80",
+    "tls://127.0.0.2:65536;127.0.0.1:80",
+    "tls://127.0.0.2:-1;127.0.0.1:80",
+    "tls://127.0.0.2:00000000;127.0.0.1:80",
+    "tls://127.0.0.2:0 ;127.0.0.1:80",
+    "tls://127.0.0.2:0;127.0.0.1:80;",
+    "tls://127.0.0.2:0;",
+    "tls://127.0.0.2:0;127.0.0.1",
+    "tls://127.0.0.2:0;127.0.0.1:0",
+    "tls://127.0.0.2:0;127.0.0.1:*",
+    "tls://127.0.0.2:0;*:80",
+    "tls://a:0;b:0;127.0.0.1:80",
+    "tls://1.2.3:0;127.0.0.1:80",
+    "tls://999.0.0.1:0;127.0.0.1:80",
+    "tls://::1:0;127.0.0.1:80",
+    "tls://[::1:0;127.0.0.1:80",
+    "tls://[127.0.0.1]:0;127.0.0.1:80",
+    "tls://[::1]0;127.0.0.1:80",
+    "tls://a-very-long-ifname:0;127.0.0.1:80",
+    "tls://mail.example.org:0;127.0.0.1:80",
+    "tls://ho st:0;127.0.0.1:80",
+    "tls://127.0.0.2:0/x;127.0.0.1:80",
+    "tls://[fe80::1%]:0;127.0.0.1:80",
+    "tls://[fe80::1%aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]:0;h:1",
+};
+
+static void test_source(void)
+{
+    for (size_t i = 0; i < sizeof sourced / sizeof sourced[0]; i++) {
+        endpoint_t ep;
+        memset(&ep, 0x5a, sizeof ep);
+        CHECK_EQ(endpoint_parse(sourced[i].uri, 1, &ep), -EINVAL); /* never on a bind */
+        CHECK_EQ((unsigned char)ep.host[0], 0x5a);
+        if (endpoint_parse(sourced[i].uri, 0, &ep) != 0) {
+            fprintf(stderr, "rejected: %s\n", sourced[i].uri);
+            CHECK(0);
+        }
+        CHECK_EQ(ep.has_src, 1);
+        CHECK_STR(ep.src_host, sourced[i].src);
+        CHECK_EQ(ep.src_port, sourced[i].src_port);
+        CHECK_EQ(ep.src_is_ipv6_literal, sourced[i].src_v6);
+        CHECK_EQ(ep.src_is_ip_literal, sourced[i].src_ip);
+        CHECK_STR(ep.host, sourced[i].host);
+        CHECK_EQ(ep.port, sourced[i].port);
+
+        char buf[ENDPOINT_URI_MAX];
+        int n = endpoint_format(&ep, buf, sizeof buf);
+        CHECK_EQ(n, strlen(sourced[i].canonical));
+        CHECK_STR(buf, sourced[i].canonical);
+        endpoint_t again;
+        CHECK_EQ(endpoint_parse(buf, 0, &again), 0);
+        CHECK_STR(again.src_host, ep.src_host);
+        CHECK_EQ(again.src_port, ep.src_port);
+        CHECK_STR(again.host, ep.host);
+    }
+    for (size_t i = 0; i < sizeof sourced_invalid / sizeof sourced_invalid[0]; i++) {
+        for (int for_bind = 0; for_bind <= 1; for_bind++) {
+            endpoint_t ep;
+            if (endpoint_parse(sourced_invalid[i], for_bind, &ep) != -EINVAL) {
+                fprintf(stderr, "accepted (bind=%d): \"%s\"\n", for_bind,
+                        sourced_invalid[i]);
+                CHECK(0);
+            }
+        }
+    }
+    /* Without ';' there is no source. */
+    endpoint_t ep;
+    CHECK_EQ(endpoint_parse("tls://127.0.0.1:80", 0, &ep), 0);
+    CHECK_EQ(ep.has_src, 0);
+    /* The longest source host: a zone id to 63 bytes in all. */
+    char uri[200], host[80];
+    strcpy(host, "fe80::1%");
+    size_t n = strlen(host);
+    memset(host + n, 'z', ENDPOINT_SRC_HOST_MAX - n);
+    host[ENDPOINT_SRC_HOST_MAX] = '\0';
+    snprintf(uri, sizeof uri, "tls://[%s]:65535;h:1", host);
+    CHECK_EQ(endpoint_parse(uri, 0, &ep), 0);
+    CHECK_STR(ep.src_host, host);
 }
 
 int main(void)
 {
     test_is_tls();
     test_valid();
+    test_source();
     test_invalid();
     test_lengths();
     test_round_trip();

@@ -12,8 +12,10 @@
 #include "shim/lasterror.h"
 #include "shim/options.h"
 #include "shim/registry.h"
+#include "shim/zmq_opts.h"
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <limits.h>
 #include <netdb.h>
@@ -174,14 +176,8 @@ static ep_cfg_t *shim_ep_begin(void *s, const char *addr, int is_bind, shim_sock
         shim_fail(ENOCOMPATPROTO, "zmtls: tls:// does not support this socket type");
         return NULL;
     }
-    /* TLS authenticates both ends; a ZMTP security mechanism on top would
-     * be ignored, and silently dropping CURVE or PLAIN is worse than
-     * refusing. */
-    if (shim_getint(s, ZMQ_MECHANISM, ZMQ_NULL) != ZMQ_NULL) {
+    if (shim_zmq_opts_check(e, s, is_bind) < 0) {
         free(cfg);
-        shim_fail(EINVAL,
-                  "zmtls: tls:// authenticates with certificates; it cannot carry "
-                  "ZMQ_PLAIN or ZMQ_CURVE (unset them on this socket)");
         return NULL;
     }
     /* A ZAP domain on a bind: each peer is put to the context's ZAP

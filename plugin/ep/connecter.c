@@ -312,9 +312,10 @@ static void cn_attempt(connecter_t *cn)
         cn_schedule(cn, CN_RETRY_TRANSIENT);
         return;
     }
-    ep_cfg_tune_socket(cfg, cn->fd);
-    int rc = connect(cn->fd, res->ai_addr, res->ai_addrlen);
-    int err = errno;
+    /* An option that cannot be applied (ZMQ_BINDTODEVICE) fails the attempt. */
+    int trc = ep_cfg_tune_socket(cfg, cn->fd);
+    int rc = trc < 0 ? -1 : connect(cn->fd, res->ai_addr, res->ai_addrlen);
+    int err = trc < 0 ? -trc : errno;
     freeaddrinfo(res);
     cn->state = CN_CONNECTING;
     if (rc == 0) {

@@ -135,6 +135,17 @@ static void shim_snapshot(shim_sock_t *e, ep_cfg_t *cfg)
     shim_registry_ctx_thread_get(e->ctx, &cfg->thread);
     cfg->sndbuf = shim_getint(s, ZMQ_SNDBUF, -1);
     cfg->rcvbuf = shim_getint(s, ZMQ_RCVBUF, -1);
+    cfg->tcp_keepalive = shim_getint(s, ZMQ_TCP_KEEPALIVE, -1);
+    cfg->tcp_keepalive_cnt = shim_getint(s, ZMQ_TCP_KEEPALIVE_CNT, -1);
+    cfg->tcp_keepalive_idle = shim_getint(s, ZMQ_TCP_KEEPALIVE_IDLE, -1);
+    cfg->tcp_keepalive_intvl = shim_getint(s, ZMQ_TCP_KEEPALIVE_INTVL, -1);
+    cfg->tcp_maxrt = shim_getint(s, ZMQ_TCP_MAXRT, 0);
+    cfg->tos = shim_getint(s, ZMQ_TOS, 0);
+    len = sizeof(cfg->bound_device);
+    if (real()->getsockopt(s, ZMQ_BINDTODEVICE, cfg->bound_device, &len) != 0)
+        cfg->bound_device[0] = '\0';
+    cfg->bound_device[sizeof(cfg->bound_device) - 1] = '\0';
+    cfg->use_fd = shim_getint(s, ZMQ_USE_FD, -1);
     len = sizeof(cfg->routing_id);
     if (real()->getsockopt(s, ZMQ_ROUTING_ID, cfg->routing_id, &len) == 0)
         cfg->routing_id_len = len;
@@ -346,10 +357,33 @@ static int shim_bind_addr(const ep_cfg_t *cfg, struct sockaddr_storage *ss,
     return 0;
 }
 
-/* Opens the listening socket here, on the caller's thread, so that bind
- * errors (EADDRINUSE, ...) and the ephemeral port are known when zmq_bind
- * returns, as with tcp://. Writes the resolved endpoint to cfg->uri. */
-static int shim_listen(ep_cfg_t *cfg)
+/* ZMQ_USE_FD: as libzmq does, the bind takes the application's socket,
+ * already bound and listening (socket activation), ignores the endpoint's
+ * address and closes the socket at unbind. libzmq aborts on a socket that
+ * is not listening; zmtls refuses it instead. */
+static int shim_adopt_fd(ep_cfg_t *cfg)
+{
+    int fd = cfg->use_fd, listening = 0, type = 0;
+    socklen_t len = sizeof(listening);
+    int ok = getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0;
+    len = sizeof(type);
+    ok = ok && getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
+    if (!ok || !listening || type != SOCK_STREAM)
+        return shim_fail(EINVAL,
+                         "zmtls: ZMQ_USE_FD %d is not a listening TCP socket, which a "
+                         "tls:// bind needs",
+                         fd);
+    int fl = fcntl(fd, F_GETFL);
+    int trc = ep_cfg_tune_socket(cfg, fd);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 || trc < 0) {
+        int err = trc < 0 ? -trc : errno;
+        return shim_fail(err, "zmtls: cannot listen on ZMQ_USE_FD %d: %s", fd,
+                         strerror(err));
+    }
+    return fd;
+}
+
+static int shim_open_listener(ep_cfg_t *cfg)
 {
     struct sockaddr_storage addr;
     socklen_t addr_len = 0;
@@ -363,16 +397,28 @@ static int shim_listen(ep_cfg_t *cfg)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
         if (addr.ss_family == AF_INET6)
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, any ? &zero : &one, sizeof(int));
-        ep_cfg_tune_socket(cfg, fd);
-        if (bind(fd, (struct sockaddr *)&addr, addr_len) != 0 ||
+        /* ZMQ_BINDTODEVICE failing fails the bind, as with tcp:// */
+        int trc = ep_cfg_tune_socket(cfg, fd);
+        if (trc < 0 || bind(fd, (struct sockaddr *)&addr, addr_len) != 0 ||
             listen(fd, cfg->backlog > 0 ? cfg->backlog : 100) != 0) {
-            err = errno;
+            err = trc < 0 ? -trc : errno;
             close(fd);
             fd = -1;
         }
     }
     if (fd < 0)
         return shim_fail(err, "zmtls: cannot listen on %s: %s", cfg->uri, strerror(err));
+    return fd;
+}
+
+/* Opens the listening socket here, on the caller's thread, so that bind
+ * errors (EADDRINUSE, ...) and the ephemeral port are known when zmq_bind
+ * returns, as with tcp://. Writes the resolved endpoint to cfg->uri. */
+static int shim_listen(ep_cfg_t *cfg)
+{
+    int fd = cfg->use_fd >= 0 ? shim_adopt_fd(cfg) : shim_open_listener(cfg);
+    if (fd < 0)
+        return -1;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     char where[INET6_ADDRSTRLEN + 16]; /* "[host]:port" */

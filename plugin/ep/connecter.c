@@ -430,11 +430,12 @@ static void cn_attempt(connecter_t *cn)
         cn_schedule(cn, CN_RETRY_TRANSIENT);
         return;
     }
-    ep_cfg_tune_socket(cfg, cn->fd);
-    int rc = cn_bind_source(cfg, cn->fd);
+    /* An option that cannot be applied (ZMQ_BINDTODEVICE) fails the attempt. */
+    int trc = ep_cfg_tune_socket(cfg, cn->fd);
+    int rc = trc < 0 ? -1 : cn_bind_source(cfg, cn->fd);
     if (rc == 0)
         rc = connect(cn->fd, res->ai_addr, res->ai_addrlen);
-    int err = errno;
+    int err = trc < 0 ? -trc : errno;
     freeaddrinfo(res);
     cn->state = CN_CONNECTING;
     rx_io_init(&cn->io, cn->fd, 0, cn_on_io, cn);

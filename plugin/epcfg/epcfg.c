@@ -2,7 +2,6 @@
 
 #include <openssl/crypto.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 
 bridge_cfg_t ep_cfg_bridge(const ep_cfg_t *cfg, int bind, const uint8_t *routing_id,
                            size_t routing_id_len)
@@ -14,14 +13,6 @@ bridge_cfg_t ep_cfg_bridge(const ep_cfg_t *cfg, int bind, const uint8_t *routing
                           .bind = bind,
                           .app_type = cfg->app_type,
                           .conflate = cfg->conflate};
-}
-
-void ep_cfg_tune_socket(const ep_cfg_t *cfg, int fd)
-{
-    if (cfg->sndbuf >= 0)
-        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cfg->sndbuf, sizeof(cfg->sndbuf));
-    if (cfg->rcvbuf >= 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cfg->rcvbuf, sizeof(cfg->rcvbuf));
 }
 
 void ep_cfg_destroy(ep_cfg_t **cfgp)

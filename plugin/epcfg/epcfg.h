@@ -21,6 +21,7 @@
 
 #define EPCFG_URI_MAX    (ENDPOINT_URI_MAX + 32)
 #define EPCFG_INPROC_MAX 64
+#define EPCFG_DEVICE_MAX 64 /* ZMQ_BINDTODEVICE, NUL included */
 
 typedef struct ep_cfg {
     uint32_t sock_id; /* the application socket, as the shim numbers it */
@@ -65,6 +66,12 @@ typedef struct ep_cfg {
     io_thread_opts_t thread; /* the context's ZMQ_THREAD_* options */
     int sndbuf; /* ZMQ_SNDBUF / ZMQ_RCVBUF for the TCP socket, -1: the OS's */
     int rcvbuf;
+    /* ZMQ_TCP_KEEPALIVE and its _CNT, _IDLE, _INTVL: -1 the OS's */
+    int tcp_keepalive, tcp_keepalive_cnt, tcp_keepalive_idle, tcp_keepalive_intvl;
+    int tcp_maxrt;                       /* ZMQ_TCP_MAXRT, ms; 0: the OS's */
+    int tos;                             /* ZMQ_TOS; 0: the OS's */
+    char bound_device[EPCFG_DEVICE_MAX]; /* ZMQ_BINDTODEVICE; "": any */
+    int use_fd; /* bind: ZMQ_USE_FD, a listening socket to take; -1: none */
     int heartbeat_ivl;
     int heartbeat_ttl;
     int heartbeat_timeout;
@@ -104,10 +111,15 @@ typedef struct ep_cfg {
 bridge_cfg_t ep_cfg_bridge(const ep_cfg_t *cfg, int bind, const uint8_t *routing_id,
                            size_t routing_id_len);
 
-/* Applies the application's ZMQ_SNDBUF and ZMQ_RCVBUF to a TCP socket, as
- * libzmq does: on a listening socket before listen (accepted sockets
- * inherit them), on a connecting one before connect. Best effort. */
-void ep_cfg_tune_socket(const ep_cfg_t *cfg, int fd);
+/* Applies the application's TCP-level options to a TCP socket, as libzmq
+ * does for tcp://: on a listening socket before bind (Linux gives accepted
+ * sockets the listener's options), on a connecting one before connect.
+ * ZMQ_SNDBUF, ZMQ_RCVBUF, ZMQ_TCP_KEEPALIVE*, ZMQ_TCP_MAXRT and ZMQ_TOS
+ * are best effort, as in libzmq; ZMQ_BINDTODEVICE restricts where traffic
+ * may go, so its failure is the caller's: 0, or -errno (ENODEV: no such
+ * interface, EPERM: not allowed). Any thread; fd only. Implemented in
+ * sockopt.c. */
+int ep_cfg_tune_socket(const ep_cfg_t *cfg, int fd);
 
 /* Frees the configuration, its TLS reference and source, wiping the
  * proxy password. NULLs *cfg. */

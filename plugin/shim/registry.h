@@ -39,6 +39,7 @@ typedef struct shim_sock {
     int last_is_tls;
     char last_endpoint[EPCFG_URI_MAX];
     int monitored;
+    unsigned zmq_noted;  /* set-only libzmq options seen (shim/zmq_opts.c) */
     SSL_CTX *client_tls; /* built on first use, dropped on new credentials */
     SSL_CTX *server_tls;
     tls_src_t *client_src; /* where each came from */

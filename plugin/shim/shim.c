@@ -18,6 +18,7 @@
 #include "shim/lasterror.h"
 #include "shim/options.h"
 #include "shim/registry.h"
+#include "shim/zmq_opts.h"
 #include "zmtls.h"
 
 #include <arpa/inet.h>
@@ -253,8 +254,12 @@ SHIM_EXPORT int zmq_setsockopt(void *s, int option, const void *val, size_t len)
     REAL_OR_FAIL(r, -1);
     if (option == ZMQ_TCP_ACCEPT_FILTER)
         return shim_accept_filter(r, s, val, len);
-    if (!shim_opts_owns(option))
-        return r->setsockopt(s, option, val, len);
+    if (!shim_opts_owns(option)) {
+        int rc = r->setsockopt(s, option, val, len);
+        if (rc == 0)
+            shim_zmq_opts_note(s, option, val, len);
+        return rc;
+    }
     shim_clear_error();
     shim_sock_t *e = shim_registry_get(s);
     if (e == NULL)

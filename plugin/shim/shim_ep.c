@@ -13,8 +13,10 @@
 #include "shim/options.h"
 #include "shim/registry.h"
 #include "zap/zap.h"
+#include "shim/zmq_opts.h"
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <limits.h>
 #include <netdb.h>
@@ -134,6 +136,17 @@ static void shim_snapshot(shim_sock_t *e, ep_cfg_t *cfg)
     shim_registry_ctx_thread_get(e->ctx, &cfg->thread);
     cfg->sndbuf = shim_getint(s, ZMQ_SNDBUF, -1);
     cfg->rcvbuf = shim_getint(s, ZMQ_RCVBUF, -1);
+    cfg->tcp_keepalive = shim_getint(s, ZMQ_TCP_KEEPALIVE, -1);
+    cfg->tcp_keepalive_cnt = shim_getint(s, ZMQ_TCP_KEEPALIVE_CNT, -1);
+    cfg->tcp_keepalive_idle = shim_getint(s, ZMQ_TCP_KEEPALIVE_IDLE, -1);
+    cfg->tcp_keepalive_intvl = shim_getint(s, ZMQ_TCP_KEEPALIVE_INTVL, -1);
+    cfg->tcp_maxrt = shim_getint(s, ZMQ_TCP_MAXRT, 0);
+    cfg->tos = shim_getint(s, ZMQ_TOS, 0);
+    len = sizeof(cfg->bound_device);
+    if (real()->getsockopt(s, ZMQ_BINDTODEVICE, cfg->bound_device, &len) != 0)
+        cfg->bound_device[0] = '\0';
+    cfg->bound_device[sizeof(cfg->bound_device) - 1] = '\0';
+    cfg->use_fd = shim_getint(s, ZMQ_USE_FD, -1);
     len = sizeof(cfg->routing_id);
     if (real()->getsockopt(s, ZMQ_ROUTING_ID, cfg->routing_id, &len) == 0)
         cfg->routing_id_len = len;
@@ -187,14 +200,8 @@ static ep_cfg_t *shim_ep_begin(void *s, const char *addr, int is_bind, shim_sock
         shim_fail(ENOCOMPATPROTO, "zmtls: tls:// does not support this socket type");
         return NULL;
     }
-    /* TLS authenticates both ends; a ZMTP security mechanism on top would
-     * be ignored, and silently dropping CURVE or PLAIN is worse than
-     * refusing. */
-    if (shim_getint(s, ZMQ_MECHANISM, ZMQ_NULL) != ZMQ_NULL) {
+    if (shim_zmq_opts_check(e, s, is_bind) < 0) {
         free(cfg);
-        shim_fail(EINVAL,
-                  "zmtls: tls:// authenticates with certificates; it cannot carry "
-                  "ZMQ_PLAIN or ZMQ_CURVE (unset them on this socket)");
         return NULL;
     }
     /* A ZAP domain on a bind: each peer is put to the context's ZAP
@@ -439,10 +446,33 @@ static int shim_source_addr(ep_cfg_t *cfg)
     return 0;
 }
 
-/* Opens the listening socket here, on the caller's thread, so that bind
- * errors (EADDRINUSE, ...) and the ephemeral port are known when zmq_bind
- * returns, as with tcp://. Writes the resolved endpoint to cfg->uri. */
-static int shim_listen(ep_cfg_t *cfg)
+/* ZMQ_USE_FD: as libzmq does, the bind takes the application's socket,
+ * already bound and listening (socket activation), ignores the endpoint's
+ * address and closes the socket at unbind. libzmq aborts on a socket that
+ * is not listening; zmtls refuses it instead. */
+static int shim_adopt_fd(ep_cfg_t *cfg)
+{
+    int fd = cfg->use_fd, listening = 0, type = 0;
+    socklen_t len = sizeof(listening);
+    int ok = getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0;
+    len = sizeof(type);
+    ok = ok && getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
+    if (!ok || !listening || type != SOCK_STREAM)
+        return shim_fail(EINVAL,
+                         "zmtls: ZMQ_USE_FD %d is not a listening TCP socket, which a "
+                         "tls:// bind needs",
+                         fd);
+    int fl = fcntl(fd, F_GETFL);
+    int trc = ep_cfg_tune_socket(cfg, fd);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 || trc < 0) {
+        int err = trc < 0 ? -trc : errno;
+        return shim_fail(err, "zmtls: cannot listen on ZMQ_USE_FD %d: %s", fd,
+                         strerror(err));
+    }
+    return fd;
+}
+
+static int shim_open_listener(ep_cfg_t *cfg)
 {
     struct sockaddr_storage addr;
     socklen_t addr_len = 0;
@@ -456,16 +486,28 @@ static int shim_listen(ep_cfg_t *cfg)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
         if (addr.ss_family == AF_INET6)
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, any ? &zero : &one, sizeof(int));
-        ep_cfg_tune_socket(cfg, fd);
-        if (bind(fd, (struct sockaddr *)&addr, addr_len) != 0 ||
+        /* ZMQ_BINDTODEVICE failing fails the bind, as with tcp:// */
+        int trc = ep_cfg_tune_socket(cfg, fd);
+        if (trc < 0 || bind(fd, (struct sockaddr *)&addr, addr_len) != 0 ||
             listen(fd, cfg->backlog > 0 ? cfg->backlog : 100) != 0) {
-            err = errno;
+            err = trc < 0 ? -trc : errno;
             close(fd);
             fd = -1;
         }
     }
     if (fd < 0)
         return shim_fail(err, "zmtls: cannot listen on %s: %s", cfg->uri, strerror(err));
+    return fd;
+}
+
+/* Opens the listening socket here, on the caller's thread, so that bind
+ * errors (EADDRINUSE, ...) and the ephemeral port are known when zmq_bind
+ * returns, as with tcp://. Writes the resolved endpoint to cfg->uri. */
+static int shim_listen(ep_cfg_t *cfg)
+{
+    int fd = cfg->use_fd >= 0 ? shim_adopt_fd(cfg) : shim_open_listener(cfg);
+    if (fd < 0)
+        return -1;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     char where[INET6_ADDRSTRLEN + 16]; /* "[host]:port" */
@@ -481,6 +523,14 @@ static int shim_tls_bind(void *s, const char *addr)
     ep_cfg_t *cfg = shim_ep_begin(s, addr, 1, &e);
     if (cfg == NULL)
         return -1;
+    /* A bound socket's pipes are made by each connection's bridge, and
+     * libzmq conflates an inproc pipe by the connecting socket's options:
+     * a SUB's bridge is an XPUB, which libzmq never conflates. */
+    if (cfg->conflate && e->type == ZMQ_SUB) {
+        ep_cfg_destroy(&cfg);
+        return shim_fail(EINVAL, "zmtls: ZMQ_CONFLATE on a SUB that binds tls:// is not "
+                                 "supported (connect the SUB instead)");
+    }
     /* The accept filter in force is the one set before the bind, as
      * libzmq's listener copies the socket's options. */
     int arc =

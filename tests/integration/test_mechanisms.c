@@ -3,7 +3,8 @@
  * mechanism. A socket that asks for CURVE or PLAIN on top is refused at
  * connect/bind with EINVAL and a reason, rather than having its security
  * setting silently ignored; the same socket works once the mechanism is
- * unset, and tcp:// keeps its mechanisms.
+ * unset, and tcp:// keeps its mechanisms. A SUB that binds tls:// with
+ * ZMQ_CONFLATE is refused too (it could not conflate).
  */
 #include <errno.h>
 #include <string.h>
@@ -58,6 +59,21 @@ int main(void)
 
     zmq_close(client);
     zmq_close(server);
+    /* Not a mechanism, refused the same way: a bound SUB cannot conflate
+     * over tls:// (its pipes come from bridges libzmq does not conflate);
+     * a connecting one can, and the same socket binds tcp://. */
+    void *sub = tu_socket(ctx, ZMQ_SUB);
+    tu_set_creds(sub, "server.pem", "server.key", "ca.pem");
+    tu_set_int(sub, ZMQ_CONFLATE, 1);
+    CHECK_EQ(zmq_bind(sub, "tls://127.0.0.1:*"), -1);
+    CHECK_EQ(errno, EINVAL);
+    CHECK(strstr(zmtls_last_error(), "ZMQ_CONFLATE") != NULL);
+    printf("conflating SUB bind on tls://: refused (%s)\n", zmtls_last_error());
+    CHECK_EQ(zmq_bind(sub, "tcp://127.0.0.1:*"), 0);
+    CHECK_EQ(zmq_connect(sub, "tls://127.0.0.1:9"), 0);
+    tu_set_int(sub, ZMQ_LINGER, 0);
+    CHECK_EQ(zmq_close(sub), 0);
+
     CHECK_EQ(zmq_ctx_term(ctx), 0);
     return 0;
 }

@@ -74,6 +74,9 @@ def test_parse_monitor_message():
     assert ev.alert == "unknown_ca" and ev.value == 48
     ev = zmtls.parse_monitor_message([struct.pack("=HI", 1, 17), ep])
     assert (ev.name, ev.value, ev.alert) == ("CONNECTED", 17, None)
+    # A ZAP refusal's status code is no alert.
+    assert zmtls.parse_monitor_message(
+        [struct.pack("=HI", 0x4000, 400), ep]).alert is None
     # HANDSHAKE_FAILED_PROTOCOL: alert only when the value is a TLS alert.
     assert zmtls.parse_monitor_message(
         [struct.pack("=HI", 0x2000, 22), ep]).alert == "record_overflow"

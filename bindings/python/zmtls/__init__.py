@@ -643,8 +643,8 @@ def alert_is_auth(n):
 
 
 #: A decoded monitor event. ``alert`` is the TLS alert name for
-#: HANDSHAKE_FAILED_AUTH (and for HANDSHAKE_FAILED_PROTOCOL when the value is
-#: a TLS alert, i.e. < 256), else None.
+#: HANDSHAKE_FAILED_AUTH and HANDSHAKE_FAILED_PROTOCOL when the value is a
+#: TLS alert (< 256; a ZAP refusal's status code is not), else None.
 Event = collections.namedtuple("Event", "event name value endpoint alert")
 
 _EVENT_HDR = struct.Struct("=HI")
@@ -663,7 +663,9 @@ def parse_monitor_message(frames):
     code, value = _EVENT_HDR.unpack(bytes(frames[0]))
     endpoint = bytes(frames[1]).decode("utf-8", "replace")
     alert = None
-    if code == 0x4000 or (code == 0x2000 and value < 256):
+    # HANDSHAKE_FAILED_AUTH carries a TLS alert (< 256) or, from a ZAP
+    # handler's refusal, its status code (300, 400, 500).
+    if code in (0x4000, 0x2000) and value < 256:
         alert = alert_name(value)
     return Event(code, event_name(code), value, endpoint, alert)
 

@@ -6,6 +6,12 @@
  * would land in our own interposer. Functions we do not interpose
  * (zmq_msg_*, zmq_poll, zmq_ctx_set, ...) are called directly.
  *
+ * Where they come from: the first definition after libzmtls in the scope it
+ * was loaded in (dlsym RTLD_NEXT), else the real libzmq opened by the
+ * absolute path fixed at build time (ZMTLS_REAL_LIBZMQ). Never from the name
+ * libzmq.so.5, which may be zmtls's compatibility library, and never from
+ * libzmtls itself.
+ *
  * Threading: real() may be called from any thread; resolution happens once.
  */
 #ifndef ZMTLS_REAL_H
@@ -39,8 +45,8 @@ typedef struct zmtls_real {
     int (*ctx_get)(void *ctx, int option);
 } zmtls_real_t;
 
-/* The resolved table, or NULL when libzmq cannot be found (the interposers
- * then fail with ENOSYS rather than crash). */
+/* The resolved table, or NULL when libzmq cannot be found (said once on
+ * stderr; the interposers then fail with ENOSYS rather than crash). */
 const zmtls_real_t *real(void);
 
 #endif

@@ -516,7 +516,16 @@ static void cn_set_tls(ep_t *ep, SSL_CTX *tls)
     }
 }
 
-static const ep_ops_t cn_ops = {.close = cn_close, .set_tls = cn_set_tls};
+/* The bridge keeps its id between connections, when the peers table no
+ * longer lists it. */
+static int cn_holds_id(const ep_t *ep, const uint8_t *id, size_t len)
+{
+    const connecter_t *cn = (const connecter_t *)ep;
+    return cn->bridge != NULL && cn->rid_len == len && memcmp(cn->rid, id, len) == 0;
+}
+
+static const ep_ops_t cn_ops = {
+    .close = cn_close, .set_tls = cn_set_tls, .holds_id = cn_holds_id};
 
 int ep_connecter_start(ep_cfg_t *cfg, ep_t **out)
 {

@@ -6,6 +6,7 @@
 
 #include "io/io.h"
 #include "log/log.h"
+#include "peers/peers.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -75,11 +76,31 @@ static void ep_init(void)
     pthread_once(&once, ep_fork_register);
 }
 
+/* Whether a tls:// peer of the socket already goes by this id. */
+static int ep_id_in_use(uint32_t sock_id, const uint8_t *id, size_t len)
+{
+    if (peers_get(sock_id, 0, id, len, "Subject", NULL, 0) != -ENOENT)
+        return 1;
+    for (const ep_t *ep = ep_list; ep != NULL; ep = ep->next)
+        if (ep->cfg->sock_id == sock_id && ep->ops->holds_id != NULL &&
+            ep->ops->holds_id(ep, id, len))
+            return 1;
+    return 0;
+}
+
+/* Ids in use are skipped; a run this long of them would take as many
+ * peers announcing exactly the counter's next values. */
+#define EP_ID_TRIES 1024
+
 void ep_peer_id(const conn_t *c, const ep_cfg_t *cfg, ep_peer_id_t *out)
 {
     out->id = conn_peer_identity(c, &out->len);
     if (out->len == 0 && cfg->app_type == ZMQ_ROUTER) {
-        io_routing_id(out->gen);
+        int tries = 0;
+        do
+            io_routing_id(out->gen);
+        while (++tries < EP_ID_TRIES &&
+               ep_id_in_use(cfg->sock_id, out->gen, sizeof(out->gen)));
         out->id = out->gen;
         out->len = sizeof(out->gen);
     }

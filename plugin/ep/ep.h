@@ -77,6 +77,10 @@ typedef struct ep_ops {
     void (*close)(ep_t *ep, int linger);
     /* New credentials (takes the reference): later handshakes use them. */
     void (*set_tls)(ep_t *ep, SSL_CTX *tls);
+    /* 1 when a pipe of this endpoint goes by routing id `id` while no
+     * connection of it is listed in the peers table (a connect's bridge
+     * between connections); NULL: never. */
+    int (*holds_id)(const ep_t *ep, const uint8_t *id, size_t len);
 } ep_ops_t;
 
 struct ep {
@@ -92,7 +96,11 @@ struct ep {
 void ep_gone(ep_t *ep);
 
 /* The identity a peer's pipe gets: what it announced, or for a ROUTER
- * application without one a generated id, written to gen. */
+ * application without one a generated id, written to gen: libzmq's shape
+ * (io_routing_id), and none that another tls:// peer of the same socket
+ * goes by, announced or generated, so the ROUTER never meets a duplicate
+ * of ours. (Ids libzmq generates itself for the socket's other transports
+ * come from its own counter, which zmtls cannot see.) */
 typedef struct ep_peer_id {
     const uint8_t *id;
     size_t len;

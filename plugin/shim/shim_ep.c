@@ -602,27 +602,69 @@ SHIM_EXPORT int zmq_bind(void *s, const char *addr)
     return rc;
 }
 
-/* zmq_disconnect / zmq_unbind of a tls:// endpoint, matched as written or
- * as resolved (libzmq needs the resolved form after a wildcard bind). */
+/* The address `addr` names, as libzmq resolves the argument of
+ * zmq_disconnect / zmq_unbind when it matches no endpoint as written: the
+ * host looked up as a remote address (an IP literal, or a DNS name), so
+ * "*", an interface name and an ephemeral port name nothing. Writes
+ * "tls://HOST:PORT" to out; 0 or -1. */
+static int shim_resolve_end(void *s, const char *addr, char *out, size_t cap)
+{
+    endpoint_t ep;
+    if (endpoint_parse(addr, 0, &ep) < 0)
+        return -1;
+    char port[8];
+    snprintf(port, sizeof(port), "%d", ep.port);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    hints.ai_family = ep.is_ipv6_literal            ? AF_INET6
+                      : shim_getint(s, ZMQ_IPV6, 0) ? AF_UNSPEC
+                                                    : AF_INET;
+    if (getaddrinfo(ep.host, port, &hints, &res) != 0 || res == NULL)
+        return -1;
+    char where[INET6_ADDRSTRLEN + 16];
+    int n = endpoint_format_sockaddr(res->ai_addr, where, sizeof(where));
+    freeaddrinfo(res);
+    if (n <= 0)
+        return -1;
+    snprintf(out, cap, "tls://%s", where);
+    return 0;
+}
+
+/* The link to the endpoint known as `key` (a connect: as it was given; a
+ * bind: as resolved, ZMQ_LAST_ENDPOINT), or NULL. */
+static shim_ep_t **shim_find_end(shim_sock_t *e, const char *key, int is_bind)
+{
+    for (shim_ep_t **pp = &e->eps; *pp != NULL; pp = &(*pp)->next)
+        if ((*pp)->is_bind == is_bind &&
+            strcmp(is_bind ? (*pp)->resolved : (*pp)->uri, key) == 0)
+            return pp;
+    return NULL;
+}
+
+/* zmq_disconnect / zmq_unbind of a tls:// endpoint, found as libzmq finds
+ * a tcp:// one: addr as written, then addr resolved. A wildcard bind (a
+ * host or port of "*") is therefore ended only by its resolved form. */
 static int shim_tls_end(void *s, const char *addr, int is_bind)
 {
+    shim_clear_error();
     shim_sock_t *e = shim_registry_get(s);
     if (e == NULL)
         return shim_fail(ENOTSOCK, "zmtls: not a socket zmtls knows");
-    for (shim_ep_t **pp = &e->eps; *pp != NULL; pp = &(*pp)->next) {
-        shim_ep_t *x = *pp;
-        if (x->is_bind != is_bind)
-            continue;
-        if (strcmp(x->uri, addr) != 0 && strcmp(x->resolved, addr) != 0)
-            continue;
-        *pp = x->next;
-        shim_inproc_end(s, x->inproc, x->app_bound);
-        ep_close_endpoint(x->ep_id);
-        free(x);
-        return 0;
-    }
-    errno = ENOENT;
-    return -1;
+    char resolved[ENDPOINT_URI_MAX];
+    shim_ep_t **pp = shim_find_end(e, addr, is_bind);
+    if (pp == NULL && shim_resolve_end(s, addr, resolved, sizeof(resolved)) == 0)
+        pp = shim_find_end(e, resolved, is_bind);
+    if (pp == NULL)
+        return shim_fail(
+            ENOENT, "zmtls: no endpoint %s on this socket%s", addr,
+            is_bind ? " (a wildcard bind is unbound by its ZMQ_LAST_ENDPOINT)" : "");
+    shim_ep_t *x = *pp;
+    *pp = x->next;
+    shim_inproc_end(s, x->inproc, x->app_bound);
+    ep_close_endpoint(x->ep_id);
+    free(x);
+    return 0;
 }
 
 SHIM_EXPORT int zmq_disconnect(void *s, const char *addr)

@@ -23,6 +23,10 @@
  * attempts: an auth failure raises the next interval on the auth schedule,
  * any other failure uses libzmq's transient schedule, and only a completed
  * ZMTP handshake (or new credentials, for the auth schedule) resets them.
+ *
+ * ZMQ_RECONNECT_IVL -1, as libzmq: a TCP connect that fails leaves the
+ * endpoint stopped with its pipe (CN_STOPPED); a connection that ends, for
+ * whatever reason, ends the endpoint and the application's pipe with it.
  */
 #include "ep/ep.h"
 
@@ -253,9 +257,20 @@ static void cn_ended(conn_t *c, void *arg, conn_end_t why, uint32_t value)
         cn_free(cn);
         return;
     }
-    cn_schedule(cn, why == CONN_END_AUTH       ? CN_RETRY_AUTH
-                    : why == CONN_END_PROTOCOL ? CN_RETRY_PROTOCOL
-                                               : CN_RETRY_TRANSIENT);
+    cn_retry_t kind = why == CONN_END_AUTH       ? CN_RETRY_AUTH
+                      : why == CONN_END_PROTOCOL ? CN_RETRY_PROTOCOL
+                                                 : CN_RETRY_TRANSIENT;
+    if (cn->base.cfg->reconnect_ivl < 0) {
+        /* ZMQ_RECONNECT_IVL -1: libzmq's session ends the endpoint once a
+         * connection it had ends, terminating the application's pipe, so
+         * the socket can connect again instead of keeping a pipe nobody
+         * serves. A refusal ends it too: the auth schedule is for sockets
+         * that asked to reconnect. */
+        cn_log_schedule(cn, kind, -1);
+        cn_free(cn);
+        return;
+    }
+    cn_schedule(cn, kind);
 }
 
 static void cn_start_conn(connecter_t *cn)

@@ -29,8 +29,13 @@
 int ep_connect(ep_cfg_t *cfg);
 int ep_bind(ep_cfg_t *cfg, int listen_fd);
 /* Stops one endpoint (zmq_disconnect / zmq_unbind): its connections close
- * now, as libzmq's do. */
-void ep_close_endpoint(uint32_t ep_id);
+ * now, as libzmq's do. Synchronous. 0, or -ENOENT when the endpoint had
+ * already ended by itself (a connect with ZMQ_RECONNECT_IVL -1 whose
+ * connection ended), as libzmq then answers. */
+int ep_close_endpoint(uint32_t ep_id);
+/* Synchronous: for each of the n endpoint ids, ended[i] = 1 when it has
+ * ended by itself (no longer on the I/O thread's list), else 0. */
+void ep_ended(const uint32_t *ids, size_t n, unsigned char *ended);
 /* The application closed the socket. Established connections first send
  * what the application had queued, for up to `linger` ms (-1: no limit),
  * then close. Synchronous for linger 0 (call before libzmq's close). */

@@ -51,6 +51,7 @@ static void real_resolve(void)
     REAL(socket_monitor, "zmq_socket_monitor");
     REAL(ctx_set, "zmq_ctx_set");
     REAL(ctx_get, "zmq_ctx_get");
+    REAL(msg_get, "zmq_msg_get");
 #undef REAL
     if (!ok)
         fprintf(stderr, "zmtls: cannot find libzmq's entry points: %s\n", dlerror());

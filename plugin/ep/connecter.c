@@ -173,7 +173,10 @@ static void cn_log_tcp(connecter_t *cn, const char *verb, int err)
 static void cn_schedule(connecter_t *cn, cn_retry_t kind)
 {
     int auth_failure = kind != CN_RETRY_TRANSIENT;
-    int ivl = cn_next_interval(cn, kind);
+    /* RECONNECT_IVL -1 stops after any failure before a connection (TCP,
+     * the SOCKS5 proxy), as libzmq's connecter: no retry on the raised
+     * schedule either. */
+    int ivl = cn->base.cfg->reconnect_ivl < 0 ? -1 : cn_next_interval(cn, kind);
     cn_log_schedule(cn, kind, ivl);
     if (ivl < 0) {
         cn->state = CN_STOPPED;

@@ -307,8 +307,9 @@ ZMTLS_EXPORT const char *zmtls_last_error(void);
  *
  * zmtls_peer_property names the peer by the routing id the socket sees for
  * it: what a ROUTER receives as the first frame. A peer that announced no
- * ZMTP Identity gets a generated routing id (0x00 then 8 bytes), so every
- * tls:// peer of a ROUTER can be looked up.
+ * ZMTP Identity gets a generated routing id of libzmq's shape (0x00, then a
+ * 32-bit counter, big-endian), so every tls:// peer of a ROUTER can be
+ * looked up.
  *
  * zmtls_endpoint_peer_property names it by endpoint: for a connect endpoint
  * (as passed to zmq_connect) the server it is connected to; for a bind

@@ -23,6 +23,10 @@
  * attempts: an auth failure raises the next interval on the auth schedule,
  * any other failure uses libzmq's transient schedule, and only a completed
  * ZMTP handshake (or new credentials, for the auth schedule) resets them.
+ *
+ * ZMQ_RECONNECT_IVL -1, as libzmq: a TCP connect that fails leaves the
+ * endpoint stopped with its pipe (CN_STOPPED); a connection that ends, for
+ * whatever reason, ends the endpoint and the application's pipe with it.
  */
 #include "ep/ep.h"
 
@@ -169,7 +173,10 @@ static void cn_log_tcp(connecter_t *cn, const char *verb, int err)
 static void cn_schedule(connecter_t *cn, cn_retry_t kind)
 {
     int auth_failure = kind != CN_RETRY_TRANSIENT;
-    int ivl = cn_next_interval(cn, kind);
+    /* RECONNECT_IVL -1 stops after any failure before a connection (TCP,
+     * the SOCKS5 proxy), as libzmq's connecter: no retry on the raised
+     * schedule either. */
+    int ivl = cn->base.cfg->reconnect_ivl < 0 ? -1 : cn_next_interval(cn, kind);
     cn_log_schedule(cn, kind, ivl);
     if (ivl < 0) {
         cn->state = CN_STOPPED;
@@ -253,9 +260,20 @@ static void cn_ended(conn_t *c, void *arg, conn_end_t why, uint32_t value)
         cn_free(cn);
         return;
     }
-    cn_schedule(cn, why == CONN_END_AUTH       ? CN_RETRY_AUTH
-                    : why == CONN_END_PROTOCOL ? CN_RETRY_PROTOCOL
-                                               : CN_RETRY_TRANSIENT);
+    cn_retry_t kind = why == CONN_END_AUTH       ? CN_RETRY_AUTH
+                      : why == CONN_END_PROTOCOL ? CN_RETRY_PROTOCOL
+                                                 : CN_RETRY_TRANSIENT;
+    if (cn->base.cfg->reconnect_ivl < 0) {
+        /* ZMQ_RECONNECT_IVL -1: libzmq's session ends the endpoint once a
+         * connection it had ends, terminating the application's pipe, so
+         * the socket can connect again instead of keeping a pipe nobody
+         * serves. A refusal ends it too: the auth schedule is for sockets
+         * that asked to reconnect. */
+        cn_log_schedule(cn, kind, -1);
+        cn_free(cn);
+        return;
+    }
+    cn_schedule(cn, kind);
 }
 
 static void cn_start_conn(connecter_t *cn)
@@ -516,7 +534,16 @@ static void cn_set_tls(ep_t *ep, SSL_CTX *tls)
     }
 }
 
-static const ep_ops_t cn_ops = {.close = cn_close, .set_tls = cn_set_tls};
+/* The bridge keeps its id between connections, when the peers table no
+ * longer lists it. */
+static int cn_holds_id(const ep_t *ep, const uint8_t *id, size_t len)
+{
+    const connecter_t *cn = (const connecter_t *)ep;
+    return cn->bridge != NULL && cn->rid_len == len && memcmp(cn->rid, id, len) == 0;
+}
+
+static const ep_ops_t cn_ops = {
+    .close = cn_close, .set_tls = cn_set_tls, .holds_id = cn_holds_id};
 
 int ep_connecter_start(ep_cfg_t *cfg, ep_t **out)
 {

@@ -6,6 +6,7 @@
 
 #include "io/io.h"
 #include "log/log.h"
+#include "peers/peers.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -19,7 +20,6 @@
 typedef enum ep_cmd_type {
     EP_CMD_CONNECT,
     EP_CMD_BIND,
-    EP_CMD_CLOSE_ENDPOINT,
     EP_CMD_SOCKET_CLOSED,
     EP_CMD_SET_TLS,
 } ep_cmd_type_t;
@@ -75,11 +75,31 @@ static void ep_init(void)
     pthread_once(&once, ep_fork_register);
 }
 
+/* Whether a tls:// peer of the socket already goes by this id. */
+static int ep_id_in_use(uint32_t sock_id, const uint8_t *id, size_t len)
+{
+    if (peers_get(sock_id, 0, id, len, "Subject", NULL, 0) != -ENOENT)
+        return 1;
+    for (const ep_t *ep = ep_list; ep != NULL; ep = ep->next)
+        if (ep->cfg->sock_id == sock_id && ep->ops->holds_id != NULL &&
+            ep->ops->holds_id(ep, id, len))
+            return 1;
+    return 0;
+}
+
+/* Ids in use are skipped; a run this long of them would take as many
+ * peers announcing exactly the counter's next values. */
+#define EP_ID_TRIES 1024
+
 void ep_peer_id(const conn_t *c, const ep_cfg_t *cfg, ep_peer_id_t *out)
 {
     out->id = conn_peer_identity(c, &out->len);
     if (out->len == 0 && cfg->app_type == ZMQ_ROUTER) {
-        io_routing_id(out->gen);
+        int tries = 0;
+        do
+            io_routing_id(out->gen);
+        while (++tries < EP_ID_TRIES &&
+               ep_id_in_use(cfg->sock_id, out->gen, sizeof(out->gen)));
         out->id = out->gen;
         out->len = sizeof(out->gen);
     }
@@ -320,15 +340,6 @@ static void ep_cmd_run(rx_work_t *w)
         io_apply_thread_opts(&cmd->cfg->thread);
         rc = ep_listener_start(cmd->cfg, cmd->fd, &ep);
         break;
-    case EP_CMD_CLOSE_ENDPOINT:
-        for (ep = ep_list; ep != NULL; ep = ep->next) {
-            if (ep->cfg->ep_id == cmd->id && !ep->closing) {
-                ep->ops->close(ep, EP_CLOSE_NOW);
-                break;
-            }
-        }
-        ep = NULL;
-        break;
     case EP_CMD_SOCKET_CLOSED:
     case EP_CMD_SET_TLS:
         ep_each_of_socket(cmd);
@@ -391,12 +402,56 @@ static void ep_post_existing(ep_cmd_t *cmd)
         free(cmd);
 }
 
-void ep_close_endpoint(uint32_t ep_id)
+typedef struct ep_close_req {
+    uint32_t ep_id;
+    int found;
+} ep_close_req_t;
+
+static void ep_close_endpoint_run(void *arg, io_sync_t *sync)
 {
-    ep_cmd_t *cmd = ep_cmd_new(EP_CMD_CLOSE_ENDPOINT);
-    if (cmd != NULL)
-        cmd->id = ep_id;
-    ep_post_existing(cmd);
+    ep_close_req_t *r = arg;
+    for (ep_t *ep = ep_list; ep != NULL; ep = ep->next) {
+        if (ep->cfg->ep_id == r->ep_id && !ep->closing) {
+            r->found = 1;
+            ep->ops->close(ep, EP_CLOSE_NOW);
+            break;
+        }
+    }
+    io_sync_done(sync);
+}
+
+typedef struct ep_ended_req {
+    const uint32_t *ids;
+    size_t n;
+    unsigned char *ended;
+} ep_ended_req_t;
+
+static void ep_ended_run(void *arg, io_sync_t *sync)
+{
+    ep_ended_req_t *r = arg;
+    for (size_t i = 0; i < r->n; i++) {
+        r->ended[i] = 1;
+        for (const ep_t *ep = ep_list; ep != NULL; ep = ep->next)
+            if (ep->cfg->ep_id == r->ids[i])
+                r->ended[i] = 0;
+    }
+    io_sync_done(sync);
+}
+
+void ep_ended(const uint32_t *ids, size_t n, unsigned char *ended)
+{
+    ep_ended_req_t r = {.ids = ids, .n = n, .ended = ended};
+    if (n > 0 && io_call(ep_ended_run, &r) < 0)
+        memset(ended, 1, n); /* no I/O thread: no endpoint left */
+}
+
+int ep_close_endpoint(uint32_t ep_id)
+{
+    ep_close_req_t r = {.ep_id = ep_id};
+    /* No I/O thread: no endpoint is left either. */
+    if (io_call(ep_close_endpoint_run, &r) < 0 || !r.found)
+        return -ENOENT;
+    return 0;
 }
 
 static void ep_socket_closed_now(void *arg, io_sync_t *sync)

@@ -29,8 +29,13 @@
 int ep_connect(ep_cfg_t *cfg);
 int ep_bind(ep_cfg_t *cfg, int listen_fd);
 /* Stops one endpoint (zmq_disconnect / zmq_unbind): its connections close
- * now, as libzmq's do. */
-void ep_close_endpoint(uint32_t ep_id);
+ * now, as libzmq's do. Synchronous. 0, or -ENOENT when the endpoint had
+ * already ended by itself (a connect with ZMQ_RECONNECT_IVL -1 whose
+ * connection ended), as libzmq then answers. */
+int ep_close_endpoint(uint32_t ep_id);
+/* Synchronous: for each of the n endpoint ids, ended[i] = 1 when it has
+ * ended by itself (no longer on the I/O thread's list), else 0. */
+void ep_ended(const uint32_t *ids, size_t n, unsigned char *ended);
 /* The application closed the socket. Established connections first send
  * what the application had queued, for up to `linger` ms (-1: no limit),
  * then close. Synchronous for linger 0 (call before libzmq's close). */
@@ -77,6 +82,10 @@ typedef struct ep_ops {
     void (*close)(ep_t *ep, int linger);
     /* New credentials (takes the reference): later handshakes use them. */
     void (*set_tls)(ep_t *ep, SSL_CTX *tls);
+    /* 1 when a pipe of this endpoint goes by routing id `id` while no
+     * connection of it is listed in the peers table (a connect's bridge
+     * between connections); NULL: never. */
+    int (*holds_id)(const ep_t *ep, const uint8_t *id, size_t len);
 } ep_ops_t;
 
 struct ep {
@@ -92,7 +101,11 @@ struct ep {
 void ep_gone(ep_t *ep);
 
 /* The identity a peer's pipe gets: what it announced, or for a ROUTER
- * application without one a generated id, written to gen. */
+ * application without one a generated id, written to gen: libzmq's shape
+ * (io_routing_id), and none that another tls:// peer of the same socket
+ * goes by, announced or generated, so the ROUTER never meets a duplicate
+ * of ours. (Ids libzmq generates itself for the socket's other transports
+ * come from its own counter, which zmtls cannot see.) */
 typedef struct ep_peer_id {
     const uint8_t *id;
     size_t len;

@@ -140,12 +140,15 @@ uint32_t io_random(void)
 
 void io_routing_id(uint8_t out[IO_ROUTING_ID_LEN])
 {
-    static uint64_t next;
-    if (next == 0)
-        next = ((uint64_t)io_random() << 32) | io_random();
-    uint64_t v = next++;
+    static uint32_t next;
+    static int started;
+    if (!started) {
+        next = io_random();
+        started = 1;
+    }
+    uint32_t v = next++;
     out[0] = 0;
-    for (int i = 8; i >= 1; i--) {
+    for (int i = IO_ROUTING_ID_LEN - 1; i >= 1; i--) {
         out[i] = (uint8_t)v;
         v >>= 8;
     }

@@ -126,9 +126,11 @@ void io_linger_close(int fd);
 uint32_t io_random(void);
 
 /* A routing id for a peer that announced none, so a ROUTER application and
- * zmtls_peer_property() agree on it: 0x00 then 8 bytes, a length libzmq's own
- * generated ids (0x00 + 4 bytes) never have. Writes IO_ROUTING_ID_LEN bytes. */
-#define IO_ROUTING_ID_LEN 9
+ * zmtls_peer_property() agree on it. The shape of libzmq's own: 0x00, then a
+ * 32-bit counter, big-endian, starting at a random value; successive calls
+ * never repeat one before the counter wraps. I/O thread only. Writes
+ * IO_ROUTING_ID_LEN bytes. */
+#define IO_ROUTING_ID_LEN 5
 void io_routing_id(uint8_t out[IO_ROUTING_ID_LEN]);
 
 #endif

@@ -76,6 +76,7 @@ static void real_resolve(void)
     REAL(socket_monitor, "zmq_socket_monitor");
     REAL(ctx_set, "zmq_ctx_set");
     REAL(ctx_get, "zmq_ctx_get");
+    REAL(msg_get, "zmq_msg_get");
 #undef REAL
     if (missing != NULL)
         fprintf(stderr,

@@ -4,7 +4,7 @@
  * Inside libzmtls every call to an interposed function (zmq_socket,
  * zmq_close, zmq_bind, ...) must go through these pointers: a direct call
  * would land in our own interposer. Functions we do not interpose
- * (zmq_msg_*, zmq_poll, zmq_ctx_set, ...) are called directly.
+ * (zmq_msg_* but zmq_msg_get, zmq_poll, ...) are called directly.
  *
  * Where they come from: the first definition after libzmtls in the scope it
  * was loaded in (dlsym RTLD_NEXT), else the real libzmq opened by the
@@ -43,6 +43,7 @@ typedef struct zmtls_real {
     int (*socket_monitor)(void *s, const char *addr, int events);
     int (*ctx_set)(void *ctx, int option, int value);
     int (*ctx_get)(void *ctx, int option);
+    int (*msg_get)(const void *msg, int property);
 } zmtls_real_t;
 
 /* The resolved table, or NULL when libzmq cannot be found (said once on

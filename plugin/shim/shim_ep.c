@@ -21,10 +21,12 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 #include "shim/shim_int.h"
@@ -248,6 +250,93 @@ static void shim_inproc_end(void *s, const char *inproc, int app_bound)
         real()->disconnect(s, inproc);
 }
 
+static int64_t shim_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* How long a connect waits, at most, for the answer of a bridge that
+ * closed when its endpoint ended (see shim_settle_end). The answer comes
+ * from libzmq's reaper thread, in microseconds; the bound only matters when
+ * none is coming (unread messages hold the pipe). */
+#define SHIM_SETTLE_MS 100
+
+/* The application's side of an endpoint that ended by itself (a connect
+ * with ZMQ_RECONNECT_IVL -1 whose connection ended): the I/O thread closed
+ * its bridge, and libzmq lets the socket's pipe go only once the socket has
+ * read the pipe's end marker and then heard back from the closed bridge,
+ * both in calls into the socket on this thread. They are made here, before
+ * a new connect, so that a PAIR (one pipe at a time, a second refused) is
+ * free for it, as after libzmq's own end of a tcp:// endpoint. Messages
+ * from the lost peer that were not read stay readable, and keep the pipe
+ * until they are. */
+static void shim_settle_end(void *s, const shim_ep_t *x)
+{
+    const zmtls_real_t *r = real();
+    int ev = 0, fd = -1;
+    size_t len = sizeof(ev);
+    r->getsockopt(s, ZMQ_EVENTS, &ev, &len); /* commands, then the end marker */
+    if (x->app_bound) {
+        r->unbind(s, x->inproc);
+        return;
+    }
+    /* ENOENT: the pipe is gone already. Otherwise it is no longer listed
+     * and goes with the bridge's answer. */
+    if (r->disconnect(s, x->inproc) != 0)
+        return;
+    len = sizeof(fd);
+    if (r->getsockopt(s, ZMQ_FD, &fd, &len) != 0)
+        return;
+    /* Both ends may have asked to end at once: then two commands. */
+    int64_t deadline = shim_now_ms() + SHIM_SETTLE_MS;
+    for (int round = 0; round < 2; round++) {
+        int64_t left = deadline - shim_now_ms();
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            return;
+        len = sizeof(ev);
+        r->getsockopt(s, ZMQ_EVENTS, &ev, &len);
+    }
+}
+
+/* Forgets the socket's connect endpoints that ended by itself, settling
+ * each (shim_settle_end). One call to the I/O thread. */
+static void shim_reap_ended(void *s, shim_sock_t *e)
+{
+    size_t n = 0;
+    for (const shim_ep_t *x = e->eps; x != NULL; x = x->next)
+        n += !x->is_bind;
+    if (n == 0)
+        return;
+    uint32_t *ids = calloc(n, sizeof(*ids));
+    unsigned char *ended = calloc(n, 1);
+    if (ids == NULL || ended == NULL) {
+        free(ids);
+        free(ended);
+        return; /* kept for the next connect */
+    }
+    size_t i = 0;
+    for (const shim_ep_t *x = e->eps; x != NULL; x = x->next)
+        if (!x->is_bind)
+            ids[i++] = x->ep_id;
+    ep_ended(ids, n, ended);
+    i = 0;
+    for (shim_ep_t **pp = &e->eps; *pp != NULL;) {
+        shim_ep_t *x = *pp;
+        if (x->is_bind || !ended[i++]) {
+            pp = &x->next;
+            continue;
+        }
+        *pp = x->next;
+        shim_settle_end(s, x);
+        free(x);
+    }
+    free(ids);
+    free(ended);
+}
+
 static int shim_ep_commit(shim_sock_t *e, const ep_cfg_t *cfg, const char *addr,
                           int app_bound)
 {
@@ -281,6 +370,7 @@ static int shim_tls_connect(void *s, const char *addr)
         errno = err;
         return -1;
     }
+    shim_reap_ended(s, e);
     /* The server is who HOST names, whatever the source: the certificate is
      * checked against HOST (or ZMTLS_SERVER_NAME), never SRC_HOST. */
     const char *name = e->opts.server_name ? e->opts.server_name : cfg->ep.host;
@@ -602,27 +692,75 @@ SHIM_EXPORT int zmq_bind(void *s, const char *addr)
     return rc;
 }
 
-/* zmq_disconnect / zmq_unbind of a tls:// endpoint, matched as written or
- * as resolved (libzmq needs the resolved form after a wildcard bind). */
+/* The address `addr` names, as libzmq resolves the argument of
+ * zmq_disconnect / zmq_unbind when it matches no endpoint as written: the
+ * host looked up as a remote address (an IP literal, or a DNS name), so
+ * "*", an interface name and an ephemeral port name nothing. Writes
+ * "tls://HOST:PORT" to out; 0 or -1. */
+static int shim_resolve_end(void *s, const char *addr, char *out, size_t cap)
+{
+    endpoint_t ep;
+    if (endpoint_parse(addr, 0, &ep) < 0)
+        return -1;
+    char port[8];
+    snprintf(port, sizeof(port), "%d", ep.port);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    hints.ai_family = ep.is_ipv6_literal            ? AF_INET6
+                      : shim_getint(s, ZMQ_IPV6, 0) ? AF_UNSPEC
+                                                    : AF_INET;
+    if (getaddrinfo(ep.host, port, &hints, &res) != 0 || res == NULL)
+        return -1;
+    char where[INET6_ADDRSTRLEN + 16];
+    int n = endpoint_format_sockaddr(res->ai_addr, where, sizeof(where));
+    freeaddrinfo(res);
+    if (n <= 0)
+        return -1;
+    snprintf(out, cap, "tls://%s", where);
+    return 0;
+}
+
+/* The link to the endpoint known as `key` (a connect: as it was given; a
+ * bind: as resolved, ZMQ_LAST_ENDPOINT), or NULL. */
+static shim_ep_t **shim_find_end(shim_sock_t *e, const char *key, int is_bind)
+{
+    for (shim_ep_t **pp = &e->eps; *pp != NULL; pp = &(*pp)->next)
+        if ((*pp)->is_bind == is_bind &&
+            strcmp(is_bind ? (*pp)->resolved : (*pp)->uri, key) == 0)
+            return pp;
+    return NULL;
+}
+
+/* zmq_disconnect / zmq_unbind of a tls:// endpoint, found as libzmq finds
+ * a tcp:// one: addr as written, then addr resolved. A wildcard bind (a
+ * host or port of "*") is therefore ended only by its resolved form. */
 static int shim_tls_end(void *s, const char *addr, int is_bind)
 {
+    shim_clear_error();
     shim_sock_t *e = shim_registry_get(s);
     if (e == NULL)
         return shim_fail(ENOTSOCK, "zmtls: not a socket zmtls knows");
-    for (shim_ep_t **pp = &e->eps; *pp != NULL; pp = &(*pp)->next) {
-        shim_ep_t *x = *pp;
-        if (x->is_bind != is_bind)
-            continue;
-        if (strcmp(x->uri, addr) != 0 && strcmp(x->resolved, addr) != 0)
-            continue;
-        *pp = x->next;
+    char resolved[ENDPOINT_URI_MAX];
+    shim_ep_t **pp = shim_find_end(e, addr, is_bind);
+    if (pp == NULL && shim_resolve_end(s, addr, resolved, sizeof(resolved)) == 0)
+        pp = shim_find_end(e, resolved, is_bind);
+    if (pp == NULL)
+        return shim_fail(
+            ENOENT, "zmtls: no endpoint %s on this socket%s", addr,
+            is_bind ? " (a wildcard bind is unbound by its ZMQ_LAST_ENDPOINT)" : "");
+    shim_ep_t *x = *pp;
+    *pp = x->next;
+    int rc = ep_close_endpoint(x->ep_id);
+    if (rc < 0) /* a connect that ended by itself (ZMQ_RECONNECT_IVL -1) */
+        shim_settle_end(s, x);
+    else
         shim_inproc_end(s, x->inproc, x->app_bound);
-        ep_close_endpoint(x->ep_id);
-        free(x);
-        return 0;
-    }
-    errno = ENOENT;
-    return -1;
+    free(x);
+    if (rc < 0)
+        return shim_fail(ENOENT, "zmtls: %s has already ended (ZMQ_RECONNECT_IVL -1)",
+                         addr);
+    return 0;
 }
 
 SHIM_EXPORT int zmq_disconnect(void *s, const char *addr)

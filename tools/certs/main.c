@@ -355,7 +355,9 @@ static int parse_args(int argc, char **argv, args_t *a)
            strcmp(commands[c].name, word) != 0)
         c++;
     if (c == sizeof commands / sizeof commands[0])
-        return certs_fail(-EINVAL, "unknown command %s", word);
+        return certs_fail(
+            -EINVAL,
+            "unknown command \"%s\" (init, ca, server, client, revoke, crl, help)", word);
     a->cmd = commands[c].cmd;
 
     /* The command's words: options may come before, between or after the
@@ -415,6 +417,9 @@ static int parse_args(int argc, char **argv, args_t *a)
     if ((a->given & OPT_DAYS) && (a->given & OPT_NOT_AFTER))
         return certs_fail(
             -EINVAL, "%s: --days and --not-after both say when it ends: give one", word);
+    if ((a->given & OPT_NOT_BEFORE) && (a->given & OPT_NOT_AFTER) &&
+        a->not_after <= a->not_before)
+        return certs_fail(-EINVAL, "%s: --not-after must come after --not-before", word);
     if ((a->given & OPT_SELF_SIGNED) && (a->given & OPT_ISSUER))
         return certs_fail(-EINVAL, "%s: --self-signed has no --issuer", word);
     return 0;
@@ -431,7 +436,8 @@ static int validity(const args_t *a, long days, certs_profile_t *p)
     else
         p->not_after = p->not_before + ((a->given & OPT_DAYS) ? a->days : days) * DAY_S;
     if (p->not_after <= p->not_before)
-        return certs_fail(-EINVAL, "--not-after must come after --not-before");
+        return certs_fail(-EINVAL,
+                          "--not-after must come after --not-before (default: now)");
     return 0;
 }
 

@@ -15,7 +15,7 @@ build=$root/build-bench
 BUILD_DIR="$build" CMAKE_ARGS="-DCMAKE_BUILD_TYPE=Release -DZMTLS_TESTS=OFF" \
     "$root/scripts/setup.sh"
 certs=$build/bench-certs
-sh "$root/scripts/make-certs.sh" "$certs"
+sh "$root/scripts/make-certs.sh" "$certs" "$build/tools/certs/zmtls-certs"
 out=$root/bench/results
 plot=$build/bench-plot.gp
 mkdir -p "$out"

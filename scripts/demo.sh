@@ -6,5 +6,5 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
 certs="$root/build/demo-certs"
-sh "$root/scripts/make-certs.sh" "$certs"
+sh "$root/scripts/make-certs.sh" "$certs" "$root/build/tools/certs/zmtls-certs"
 exec "$root/build/examples/demo" "$certs" "${1:-8}"

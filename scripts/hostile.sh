@@ -17,7 +17,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build}
 BUILD_DIR="$build" "$root/scripts/setup.sh"
 certs=$build/hostile-certs
-sh "$root/scripts/make-certs.sh" "$certs"
+sh "$root/scripts/make-certs.sh" "$certs" "$build/tools/certs/zmtls-certs"
 
 out=$root/bench/results/hostile.md
 for a in "$@"; do

@@ -26,7 +26,7 @@ server="$build/tests/interop_scan_server"
 [ -x "$server" ] || { echo "tls-scan: $server not built" >&2; exit 1; }
 command -v testssl >/dev/null || { echo "tls-scan: testssl (package testssl.sh) missing" >&2; exit 1; }
 export ZMTLS_TEST_CERTS=${ZMTLS_TEST_CERTS:-$build/test-certs}
-sh "$root/scripts/make-certs.sh" "$ZMTLS_TEST_CERTS"
+sh "$root/scripts/make-certs.sh" "$ZMTLS_TEST_CERTS" "$build/tools/certs/zmtls-certs"
 
 tmp=$(mktemp -d)
 pid=""

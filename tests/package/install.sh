@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the built tree into a temporary prefix, then builds and runs an
 # application outside the tree against it, twice: with find_package(zmtls)
-# and with pkg-config. Usage: install.sh BUILD_DIR SOURCE_DIR
+# and with pkg-config; and checks that bin/zmtls-certs runs.
+# Usage: install.sh BUILD_DIR SOURCE_DIR
 set -eu
 build=$1
 src=$2
@@ -14,6 +15,8 @@ test -n "$libdir" || { echo "install.sh: no libzmtls.so under $prefix"; exit 1; 
 for f in include/zmtls.h include/zmtls_version.h; do
     test -f "$prefix/$f" || { echo "install.sh: $f not installed"; exit 1; }
 done
+# The development certificate tool, runnable from bin/.
+"$prefix/bin/zmtls-certs" --version > /dev/null || { echo "install.sh: bin/zmtls-certs"; exit 1; }
 
 echo "install.sh: find_package(zmtls) from $prefix"
 cmake -S "$src/tests/package/consumer" -B "$tmp/cmake" -DCMAKE_PREFIX_PATH="$prefix" \

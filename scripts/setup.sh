@@ -6,7 +6,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build}
 
 pkgs="build-essential cmake pkg-config libzmq3-dev libssl-dev libczmq-dev openssl
-      python3 python3-zmq python3-pytest stunnel4 clang-format gnuplot-nox testssl.sh"
+      python3 python3-zmq python3-pytest stunnel4 clang-format gnuplot-nox testssl.sh
+      groff-base man-db"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

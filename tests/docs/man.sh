@@ -1,7 +1,7 @@
 #!/bin/sh
 # The man pages (docs/man/): every page the build generated renders without
 # a single warning, with groff's every warning on and as Debian's package
-# checks run man; after `cmake --install` into a temporary prefix, man finds
+# checks run man, and has a NAME line for whatis; after `cmake --install` into a temporary prefix, man finds
 # them there; every function include/zmtls.h declares has a section 3 page,
 # and every option id a row in zmtls(3).
 # Usage: man.sh BUILD_DIR SOURCE_DIR MANDIR (MANDIR: CMAKE_INSTALL_MANDIR)
@@ -41,6 +41,8 @@ for page in man[1-8]/*.[1-8]; do
     quiet "$page: groff -Tutf8" groff -s -t -man -Tutf8 -ww -z "$page"
     quiet "$page: groff -Tascii" groff -s -t -man -Tascii -ww -z "$page"
     quiet "$page: man --warnings" man --warnings -E UTF-8 -l -Tutf8 -Z "$page"
+    # The NAME line man-db indexes for whatis and apropos.
+    quiet "$page: lexgrog finds no NAME" lexgrog "$page"
 done
 cd - > /dev/null
 [ "$n" -gt 0 ] || fail "no pages under $pages"

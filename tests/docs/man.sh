@@ -1,9 +1,10 @@
 #!/bin/sh
 # The man pages (docs/man/): every page the build generated renders without
 # a single warning, with groff's every warning on and as Debian's package
-# checks run man, and has a NAME line for whatis; after `cmake --install` into a temporary prefix, man finds
-# them there; every function include/zmtls.h declares has a section 3 page,
-# and every option id a row in zmtls(3).
+# checks run man, and has a NAME line for whatis; after `cmake --install`
+# into a temporary prefix, man finds them there; every function
+# include/zmtls.h declares has a section 3 page, and every option id a row
+# in zmtls(3).
 # Usage: man.sh BUILD_DIR SOURCE_DIR MANDIR (MANDIR: CMAKE_INSTALL_MANDIR)
 set -eu
 build=$1

@@ -7,7 +7,8 @@ build=${BUILD_DIR:-$root/build}
 
 pkgs="build-essential cmake pkg-config libzmq3-dev libssl-dev libczmq-dev openssl
       python3 python3-zmq python3-pytest stunnel4 clang-format gnuplot-nox testssl.sh
-      php-cli php-zmq ruby-ffi-rzmq libzmq-ffi-perl"
+      php-cli php-zmq ruby-ffi-rzmq libzmq-ffi-perl
+      groff-base man-db"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -189,7 +189,10 @@ int tls_ssl_resume(SSL *ssl, const char *key)
 
 int tls_ticket_usable(time_t auth_time, long lifetime, const X509 *peer, time_t now)
 {
-    if (peer == NULL || auth_time < 0 || now - auth_time > (time_t)lifetime)
+    /* Strictly within the lifetime: a session resumed at its very end
+     * would be given a ticket with no time left (tls_ticket_generate),
+     * which fails the handshake instead of falling back to a full one. */
+    if (peer == NULL || auth_time < 0 || now - auth_time >= (time_t)lifetime)
         return 0;
     /* notAfter must lie after now, as X509_verify_cert judges it. */
     return X509_cmp_time(X509_get0_notAfter(peer), &now) > 0;

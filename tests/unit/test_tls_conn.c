@@ -806,8 +806,8 @@ static void test_ticket_usable(void)
 
     fprintf(stderr, "tls_ticket_usable\n");
     CHECK_EQ(tls_ticket_usable(now, 3600, valid, now), 1);
-    CHECK_EQ(tls_ticket_usable(now, 3600, valid, now + 3600), 1);
-    CHECK_EQ(tls_ticket_usable(now, 3600, valid, now + 3601), 0);
+    CHECK_EQ(tls_ticket_usable(now, 3600, valid, now + 3599), 1);
+    CHECK_EQ(tls_ticket_usable(now, 3600, valid, now + 3600), 0);
     CHECK_EQ(tls_ticket_usable(now - 10, 5, valid, now), 0);
     CHECK_EQ(tls_ticket_usable(-1, 3600, valid, now), 0);
     CHECK_EQ(tls_ticket_usable(now, 3600, NULL, now), 0);

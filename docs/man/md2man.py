@@ -296,7 +296,13 @@ def esc_char(c, code):
     if c == "\\":
         return "\\e"
     if ord(c) > 127:
-        return "\\[u%04X]" % ord(c)
+        # Characters with an ASCII rendering in groff's own glyph names
+        # (every output device has them); others by code point.
+        named = {"\u2026": "...", "\u2014": "\\(em", "\u2013": "\\(en",
+                 "\u2192": "\\(->", "\u2190": "\\(<-", "\u00d7": "\\(mu",
+                 "\u2264": "\\(<=", "\u2265": "\\(>=", "\u2019": "\\(cq",
+                 "\u2018": "\\(oq", "\u201c": "\\(lq", "\u201d": "\\(rq"}
+        return named.get(c, "\\[u%04X]" % ord(c))
     if code:
         return {"-": "\\-", "'": "\\(aq", "`": "\\(ga", "~": "\\(ti", "^": "\\(ha"}.get(c, c)
     return c

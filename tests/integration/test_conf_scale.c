@@ -160,6 +160,11 @@ static int scale_exchange(scale_run_t *r, const char *tr, int n, int client_max_
      * 100 would make the kernel drop SYNs and clients wait for its
      * retransmission, for either transport. */
     tu_set_int(r->router, ZMQ_BACKLOG, 4096);
+    /* The point is that every client is served, not how fast: on a slow
+     * machine (a sanitizer build beside other jobs) thousands of queued
+     * handshakes may wait past libzmq's default of 30 s, then fail and
+     * retry. The whole exchange has its own deadline. */
+    tu_set_int(r->router, ZMQ_HANDSHAKE_IVL, SCALE_DEADLINE_MS);
     /* Likewise, tls:// caps the handshakes in progress per listener and
      * per source address (here all from 127.0.0.1), and sends clients over
      * the caps back to their reconnect interval; an operator expecting
@@ -188,6 +193,7 @@ static int scale_exchange(scale_run_t *r, const char *tr, int n, int client_max_
             exit(1);
         }
         tu_set_int(r->clients[i], ZMQ_LINGER, 0);
+        tu_set_int(r->clients[i], ZMQ_HANDSHAKE_IVL, SCALE_DEADLINE_MS);
         conf_creds(r->clients[i], tr, CONF_CLIENT);
         conf_connect(r->clients[i], ep);
         char msg[32];

@@ -219,8 +219,8 @@ int tls_ctx_enable_ticket_policy(SSL_CTX *ctx);
 
 /* The decision itself, pure: 1 when a session authenticated at auth_time
  * with client certificate `peer` may be resumed at `now`, given `lifetime`
- * seconds (now - auth_time < lifetime); 0 when too old, when the certificate's notAfter is not after
- * `now`, without a certificate, or with auth_time < 0 (unknown). */
+ * seconds (now - auth_time < lifetime); 0 when too old, when the certificate's notAfter
+ * is not after `now`, without a certificate, or with auth_time < 0 (unknown). */
 int tls_ticket_usable(time_t auth_time, long lifetime, const X509 *peer, time_t now);
 
 /* 1 when the handshake resumed a session, else 0. */

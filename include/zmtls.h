@@ -201,9 +201,9 @@ extern "C" {
  * A peer matching any entry is allowed; empty (the default): every peer
  * the CA vouches for. A peer that authenticates but is not allowed is
  * refused inside the handshake: HANDSHAKE_FAILED_AUTH on both sides, and a
- * refused client backs off on the auth schedule. OpenSSL 3.0 cannot send
- * access_denied (49) from certificate verification, so the alert is
- * bad_certificate (42); ZMTLS_LOG names the reason. A server restricts its
+ * refused client backs off on the auth schedule. The alert is
+ * access_denied (49) between zmtls peers, bad_certificate (42) for a peer
+ * on another TLS stack; ZMTLS_LOG names the reason. A server restricts its
  * clients, a client its servers (beyond the name check). Set on a socket
  * with endpoints, it applies to their next handshakes. A malformed list
  * fails zmq_setsockopt (or, from the environment, zmq_connect / zmq_bind)
@@ -248,9 +248,11 @@ extern "C" {
  *   CONNECTED              fd; only once the first record after the TLS
  *                          handshake is the server's ZMTP greeting
  *   HANDSHAKE_SUCCEEDED    0, after ZMTP READY was exchanged
- *   HANDSHAKE_FAILED_AUTH  the TLS alert number (sent or received): 42, 45,
- *                          48, 116, ...; never preceded by CONNECTED and
- *                          never followed by DISCONNECTED
+ *   HANDSHAKE_FAILED_AUTH  the TLS alert number (sent or received): 42, 44,
+ *                          45, 48, 49, 116, ...; or the status code (300,
+ *                          400, 500) of a ZAP handler's refusal; never
+ *                          preceded by CONNECTED and never followed by
+ *                          DISCONNECTED
  *   HANDSHAKE_FAILED_PROTOCOL  a ZMQ_PROTOCOL_ERROR_ZMTP_* code for ZMTP
  *                          errors (INVALID_METADATA for incompatible socket
  *                          types), the TLS alert number (< 256) for a TLS

@@ -130,11 +130,24 @@ void shim_registry_ctx_zap_gone(void *ctx, void *sock)
     io_shared_unlock(&reg_lock);
 }
 
+/* A handler bound by a socket the registry could not record (no memory):
+ * which context it serves is unknown, so every context may have one. */
+static int reg_zap_unknown;
+
+void shim_registry_zap_bound_untracked(void)
+{
+    io_shared_lock(&reg_lock);
+    reg_zap_unknown = 1;
+    io_shared_unlock(&reg_lock);
+}
+
 int shim_registry_ctx_zap_present(void *ctx)
 {
     io_shared_lock(&reg_lock);
     reg_ctx_t *c = reg_ctx_find(ctx);
-    int present = c != NULL && c->zap_handler != NULL;
+    /* When in doubt, ask: a request with no handler times out (refused),
+     * where a wrong "no handler" would admit a client ZAP would refuse. */
+    int present = c == NULL || c->zap_handler != NULL || reg_zap_unknown;
     io_shared_unlock(&reg_lock);
     return present;
 }

@@ -93,7 +93,12 @@ void shim_registry_ctx_socket_closed(void *ctx);
  * thread included). Unknown contexts have no handler. */
 void shim_registry_ctx_zap_bound(void *ctx, void *sock);
 void shim_registry_ctx_zap_gone(void *ctx, void *sock);
+/* Present is also 1 for a context the registry could not record, and for
+ * every context once a socket it could not record bound a handler
+ * (shim_registry_zap_bound_untracked): then the handler is asked, and a
+ * missing one fails the handshake rather than admitting everybody. */
 int shim_registry_ctx_zap_present(void *ctx);
+void shim_registry_zap_bound_untracked(void);
 
 /* A process-unique id for endpoints and sockets. */
 uint32_t shim_registry_next_id(void);

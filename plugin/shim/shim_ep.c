@@ -683,10 +683,13 @@ SHIM_EXPORT int zmq_bind(void *s, const char *addr)
     int rc = r->bind(s, addr);
     if (rc == 0) {
         shim_sock_t *e = shim_registry_get(s);
+        int zap = addr != NULL && strcmp(addr, ZAP_ENDPOINT) == 0;
         if (e != NULL) {
             e->last_is_tls = 0;
-            if (addr != NULL && strcmp(addr, ZAP_ENDPOINT) == 0)
+            if (zap)
                 shim_registry_ctx_zap_bound(e->ctx, s);
+        } else if (zap) {
+            shim_registry_zap_bound_untracked();
         }
     }
     return rc;

@@ -44,7 +44,15 @@ static size_t shim_socks_string(void *s, int opt, char *buf, size_t cap)
 int shim_socks_snapshot(void *s, ep_cfg_t *cfg)
 {
     char proxy[ENDPOINT_URI_MAX];
-    size_t len = shim_socks_string(s, ZMQ_SOCKS_PROXY, proxy, sizeof(proxy) - 1);
+    size_t len = sizeof(proxy) - 1;
+    /* ZMQ_SOCKS_PROXY is a stable libzmq 4.3 option: a failure here means
+     * a value too long for any HOST:PORT, never "unset", which would send
+     * the connection straight to the destination. */
+    if (real()->getsockopt(s, ZMQ_SOCKS_PROXY, proxy, &len) != 0)
+        return shim_fail(EINVAL, "zmtls: ZMQ_SOCKS_PROXY is longer than %d bytes",
+                         (int)sizeof(proxy) - 2);
+    if (len > 0 && proxy[len - 1] == '\0')
+        len--;
     if (len == 0)
         return 0;
     proxy[len] = '\0';

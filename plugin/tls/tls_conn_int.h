@@ -46,6 +46,7 @@ struct tls_conn {
     STACK_OF(X509) * deny_chain;
     int deny_probe;         /* a trial: the verify callback only notes */
     int deny_probe_refused; /* the trial met the identity refusal */
+    int deny_settled;       /* a trial reached a verdict: no more trials */
 
     /* Handshake messages the peer sent after the handshake: a token bucket
      * of updates_max per minute, in bursts of updates_max (tls_conn.c). */

@@ -54,8 +54,19 @@ static int tls_deny_add(SSL *s, unsigned type, unsigned context,
     return 1;
 }
 
+/* Whether more certificates from the peer could change a trial's verdict:
+ * only when the chain so far stops short of a trust anchor. */
+static int tls_deny_incomplete(int err)
+{
+    return err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+           err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+           err == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE;
+}
+
 /* Verifies the chain kept so far as OpenSSL will; 1 when it passes all
- * but our identity check. */
+ * but our identity check. Sets c->deny_settled once the verdict cannot
+ * change with further certificates, so a peer cannot make us verify its
+ * chain again for every certificate it appends. */
 static int tls_deny_probe(SSL *s, tls_conn_t *c)
 {
     X509 *leaf = sk_X509_value(c->deny_chain, 0);
@@ -77,9 +88,11 @@ static int tls_deny_probe(SSL *s, tls_conn_t *c)
             X509_STORE_CTX_set_verify_cb(sctx, tls_verify_peer);
             c->deny_probe = 1;
             c->deny_probe_refused = 0;
-            (void)X509_verify_cert(sctx);
+            int ok = X509_verify_cert(sctx) == 1;
             denied = c->deny_probe_refused;
             c->deny_probe = 0;
+            c->deny_settled =
+                ok || denied || !tls_deny_incomplete(X509_STORE_CTX_get_error(sctx));
         }
     }
     ERR_pop_to_mark();
@@ -99,10 +112,11 @@ static int tls_deny_parse(SSL *s, unsigned type, unsigned context,
         return 1;
     if (chainidx == 0) {
         tls_deny_release(c);
+        c->deny_settled = 0;
         if ((c->deny_chain = sk_X509_new_null()) == NULL)
             return 1; /* out of memory: OpenSSL's verification still refuses */
     }
-    if (c->deny_chain == NULL || chainidx >= TLS_DENY_CHAIN_MAX ||
+    if (c->deny_chain == NULL || c->deny_settled || chainidx >= TLS_DENY_CHAIN_MAX ||
         (size_t)sk_X509_num(c->deny_chain) != chainidx)
         return 1;
     if (sk_X509_push(c->deny_chain, x) <= 0)

@@ -25,7 +25,8 @@ package adds:
 - :data:`EVENTS` / :func:`event_name`, :data:`ALERTS` / :func:`alert_name` /
   :func:`alert_is_auth`, and :func:`parse_monitor_message` /
   :func:`recv_event` decoding libzmq 4.3's two-frame monitor messages, with
-  the TLS alert named for HANDSHAKE_FAILED_AUTH;
+  the TLS alert named for HANDSHAKE_FAILED_AUTH (not for a ZAP handler's
+  status code, 300/400/500);
 - :func:`library_path`, :func:`is_active`, :func:`version`,
   :func:`last_error`.
 

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -56,23 +55,15 @@ int conn_zap_start(conn_t *c)
         return conn_admit(c);
     }
     char addr[INET6_ADDRSTRLEN] = "";
-    char *pem = NULL;
-    size_t pem_len = 0;
     conn_zap_address(c, addr, sizeof(addr));
-    int rc = tls_conn_peer_pem(c->tls, &pem, &pem_len);
-    if (rc == 0) {
-        zap_request_t q = {.ctx = c->cfg->ctx,
-                           .domain = c->cfg->zap_domain,
-                           .address = addr,
-                           /* libzmq sends the bound socket's own
-                            * ZMQ_ROUTING_ID here, not the peer's */
-                           .identity = cfg->routing_id,
-                           .identity_len = cfg->routing_id_len,
-                           .cert_pem = pem,
-                           .cert_pem_len = pem_len};
-        rc = zap_req_new(&c->zap.req, &q);
-        free(pem);
-    }
+    zap_request_t q = {.ctx = c->cfg->ctx,
+                       .domain = c->cfg->zap_domain,
+                       .address = addr,
+                       /* libzmq sends the bound socket's own
+                        * ZMQ_ROUTING_ID here, not the peer's */
+                       .identity = cfg->routing_id,
+                       .identity_len = cfg->routing_id_len};
+    int rc = zap_req_new(&c->zap.req, &q);
     if (rc != 0)
         return conn_end(c, CONN_END_NO_DETAIL, (uint32_t)-rc);
     c->phase = CONN_PH_ZAP;

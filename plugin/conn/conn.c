@@ -165,12 +165,14 @@ static unsigned conn_stream_wants(const conn_t *c)
 }
 
 /* ZAP: the handler decides; only output already queued (our greeting)
- * still goes out. */
+ * still goes out, and the peer is watched for a hang-up until it sends
+ * anything (conn_zap_step). */
 static unsigned conn_zap_wants(const conn_t *c)
 {
-    if (conn_out_len(c) == 0)
-        return 0;
-    return c->rec.write_wants ? c->rec.write_wants : RX_WRITE;
+    unsigned want = c->zap.peer_held ? 0 : RX_READ;
+    if (conn_out_len(c) > 0)
+        want |= c->rec.write_wants ? c->rec.write_wants : RX_WRITE;
+    return want;
 }
 
 /* What each phase does when the connection runs. `step` runs first; while

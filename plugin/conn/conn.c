@@ -108,9 +108,14 @@ int conn_end_tls(conn_t *c, int rc)
          * like a lost connection: its credentials were fine. */
         return conn_end(c, up ? CONN_END_CLOSED : CONN_END_NO_DETAIL, EPROTO);
     case TLS_E_CLOSED:
-        return conn_end(c, up ? CONN_END_CLOSED : CONN_END_NO_DETAIL, ECONNRESET);
+        /* A peer that leaves mid-handshake (its read returned 0) is EPIPE
+         * in libzmq, and libzmq's own tests hold a ZAP handshake to it. */
+        return conn_end(c, up ? CONN_END_CLOSED : CONN_END_NO_DETAIL,
+                        up ? ECONNRESET : EPIPE);
     default: {
         int err = tls_conn_errno(c->tls);
+        if (!up && tls_conn_peer_eof(c->tls))
+            err = EPIPE;
         return conn_end(c, up ? CONN_END_CLOSED : CONN_END_NO_DETAIL,
                         (uint32_t)(err ? err : ECONNRESET));
     }

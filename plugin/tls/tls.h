@@ -153,6 +153,9 @@ int tls_conn_alert_received(const tls_conn_t *c);
 /* After TLS_E_IO: the errno (ECONNRESET for an EOF without close_notify);
  * after TLS_E_LIMIT: EPROTO. */
 int tls_conn_errno(const tls_conn_t *c);
+/* After TLS_E_IO: 1 when the peer's side simply ended (EOF, no
+ * close_notify) rather than failed (reset, socket error). */
+int tls_conn_peer_eof(const tls_conn_t *c);
 /* After any failure: a one-line reason for logs, e.g.
  * "peer refused our certificate: alert 48 unknown_ca". Never NULL. */
 const char *tls_conn_reason(const tls_conn_t *c);

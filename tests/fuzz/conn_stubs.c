@@ -299,6 +299,12 @@ int tls_conn_errno(const tls_conn_t *c)
     return fz.failure == TLS_E_IO ? EPIPE : fz.failure == TLS_E_LIMIT ? EPROTO : 0;
 }
 
+int tls_conn_peer_eof(const tls_conn_t *c)
+{
+    fz_tls_check(c);
+    return 0;
+}
+
 int tls_conn_alert_received(const tls_conn_t *c)
 {
     fz_tls_check(c);

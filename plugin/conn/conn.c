@@ -108,9 +108,14 @@ int conn_end_tls(conn_t *c, int rc)
          * like a lost connection: its credentials were fine. */
         return conn_end(c, up ? CONN_END_CLOSED : CONN_END_NO_DETAIL, EPROTO);
     case TLS_E_CLOSED:
-        return conn_end(c, up ? CONN_END_CLOSED : CONN_END_NO_DETAIL, ECONNRESET);
+        /* A peer that leaves mid-handshake (its read returned 0) is EPIPE
+         * in libzmq, and libzmq's own tests hold a ZAP handshake to it. */
+        return conn_end(c, up ? CONN_END_CLOSED : CONN_END_NO_DETAIL,
+                        up ? ECONNRESET : EPIPE);
     default: {
         int err = tls_conn_errno(c->tls);
+        if (!up && tls_conn_peer_eof(c->tls))
+            err = EPIPE;
         return conn_end(c, up ? CONN_END_CLOSED : CONN_END_NO_DETAIL,
                         (uint32_t)(err ? err : ECONNRESET));
     }
@@ -165,12 +170,14 @@ static unsigned conn_stream_wants(const conn_t *c)
 }
 
 /* ZAP: the handler decides; only output already queued (our greeting)
- * still goes out. */
+ * still goes out, and the peer is watched for a hang-up until it sends
+ * anything (conn_zap_step). */
 static unsigned conn_zap_wants(const conn_t *c)
 {
-    if (conn_out_len(c) == 0)
-        return 0;
-    return c->rec.write_wants ? c->rec.write_wants : RX_WRITE;
+    unsigned want = c->zap.peer_held ? 0 : RX_READ;
+    if (conn_out_len(c) > 0)
+        want |= c->rec.write_wants ? c->rec.write_wants : RX_WRITE;
+    return want;
 }
 
 /* What each phase does when the connection runs. `step` runs first; while

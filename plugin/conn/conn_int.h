@@ -163,6 +163,8 @@ typedef struct conn_zap {
     zap_req_t *req;
     rx_io_t io; /* the request socket's ZMQ_FD, edge-triggered */
     char user_id[ZAP_USER_ID_MAX + 1];
+    int peer_held; /* the peer sent bytes: kept unparsed in the input, and
+                      nothing more read until the verdict */
 } conn_zap_t;
 
 /* Driving and ending (conn.c). */
@@ -312,7 +314,8 @@ int conn_zap_required(const conn_t *c);
 /* After the client's READY. With no handler bound in the context, as
  * libzmq: admits the peer, or ends with NO_DETAIL EFAULT under
  * ZMQ_ZAP_ENFORCE_DOMAIN. Otherwise sends the request and enters the ZAP
- * phase (no input read; bounded by the handshake deadline). */
+ * phase (no input parsed, but a peer that hangs up ends it; bounded by the
+ * handshake deadline). */
 int conn_zap_start(conn_t *c);
 /* The ZAP phase's step: 0 while the reply is awaited, 1 once admitted (in
  * TRAFFIC), -1 ended (refused: AUTH with the status code, the client told

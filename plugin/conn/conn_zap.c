@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -56,23 +55,15 @@ int conn_zap_start(conn_t *c)
         return conn_admit(c);
     }
     char addr[INET6_ADDRSTRLEN] = "";
-    char *pem = NULL;
-    size_t pem_len = 0;
     conn_zap_address(c, addr, sizeof(addr));
-    int rc = tls_conn_peer_pem(c->tls, &pem, &pem_len);
-    if (rc == 0) {
-        zap_request_t q = {.ctx = c->cfg->ctx,
-                           .domain = c->cfg->zap_domain,
-                           .address = addr,
-                           /* libzmq sends the bound socket's own
-                            * ZMQ_ROUTING_ID here, not the peer's */
-                           .identity = cfg->routing_id,
-                           .identity_len = cfg->routing_id_len,
-                           .cert_pem = pem,
-                           .cert_pem_len = pem_len};
-        rc = zap_req_new(&c->zap.req, &q);
-        free(pem);
-    }
+    zap_request_t q = {.ctx = c->cfg->ctx,
+                       .domain = c->cfg->zap_domain,
+                       .address = addr,
+                       /* libzmq sends the bound socket's own
+                        * ZMQ_ROUTING_ID here, not the peer's */
+                       .identity = cfg->routing_id,
+                       .identity_len = cfg->routing_id_len};
+    int rc = zap_req_new(&c->zap.req, &q);
     if (rc != 0)
         return conn_end(c, CONN_END_NO_DETAIL, (uint32_t)-rc);
     c->phase = CONN_PH_ZAP;
@@ -87,10 +78,53 @@ int conn_zap_start(conn_t *c)
     return 0;
 }
 
+/* The peer while the handler decides. Nothing it sends is parsed before
+ * the verdict, but one that hangs up must not hold the connection (and a
+ * handler's answer) until the handshake deadline: libzmq's engine notices
+ * at once, and its own tests wait for that. So the socket is read: an EOF
+ * or a failure ends the handshake as in the other phases; bytes are kept
+ * unparsed in the input for after the verdict, and reading stops there, so
+ * a peer cannot make us hold more than one read. */
+static int conn_zap_watch_peer(conn_t *c)
+{
+    conn_record_t *r = &c->rec;
+    if (c->zap.peer_held)
+        return 0;
+    if (buf_len(&r->in) >= CONN_IN_CAP) {
+        c->zap.peer_held = 1;
+        return 0;
+    }
+    int rc = buf_reserve(&r->in, CONN_IN_CAP - buf_len(&r->in));
+    if (rc != 0)
+        return conn_end(c, CONN_END_NO_DETAIL, (uint32_t)-rc);
+    size_t n = 0;
+    rc = tls_conn_read(c->tls, buf_tail(&r->in), buf_room(&r->in), &n);
+    if (rc == TLS_WANT_READ)
+        return 0;
+    if (rc < 0)
+        return conn_end_tls(c, rc);
+    r->rx_count += rc == TLS_OK;
+    if (n > 0 && buf_commit(&r->in, n) != 0)
+        return conn_end(c, CONN_END_NO_DETAIL, EPROTO);
+    if (rc == TLS_OK && n == 0) {
+        /* a post-handshake message consumed: more may wait inside
+         * OpenSSL, where no fd readiness announces it */
+        c->drive.again = 1;
+        return 0;
+    }
+    /* Data, or a read that needs a write first: the TRAFFIC phase takes
+     * it from here (its first read parses the input, then reads on). */
+    c->zap.peer_held = 1;
+    r->rx_empty = 0;
+    return 0;
+}
+
 int conn_zap_step(conn_t *c)
 {
     /* Our greeting may still be on its way. */
     if (conn_flush(c) < 0)
+        return -1;
+    if (conn_zap_watch_peer(c) < 0)
         return -1;
     zap_reply_t reply;
     int rc = zap_req_poll(c->zap.req, &reply);

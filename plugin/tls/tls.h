@@ -153,6 +153,9 @@ int tls_conn_alert_received(const tls_conn_t *c);
 /* After TLS_E_IO: the errno (ECONNRESET for an EOF without close_notify);
  * after TLS_E_LIMIT: EPROTO. */
 int tls_conn_errno(const tls_conn_t *c);
+/* After TLS_E_IO: 1 when the peer's side simply ended (EOF, no
+ * close_notify) rather than failed (reset, socket error). */
+int tls_conn_peer_eof(const tls_conn_t *c);
 /* After any failure: a one-line reason for logs, e.g.
  * "peer refused our certificate: alert 48 unknown_ca". Never NULL. */
 const char *tls_conn_reason(const tls_conn_t *c);
@@ -184,11 +187,6 @@ void tls_peer_info_free(tls_peer_info_t *info);
  * cannot give (OpenSSL keeps only a certificate it accepted). "" when no
  * certificate was refused. Never NULL. */
 const char *tls_conn_refused_subject(const tls_conn_t *c);
-
-/* The peer's certificate as PEM text, once the handshake has completed
- * (resumed or not), for a ZAP handler. 0 with *pem (NUL-terminated, the
- * caller frees) and *len, -ENOENT when the peer presented none, -ENOMEM. */
-int tls_conn_peer_pem(const tls_conn_t *c, char **pem, size_t *len);
 
 /* Seconds from now until the peer certificate's notAfter (<= 0: expired)
  * once the handshake has completed, resumed or not. 0, or -ENOENT when the

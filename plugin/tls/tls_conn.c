@@ -604,6 +604,11 @@ int tls_conn_errno(const tls_conn_t *c)
     return c != NULL && c->state == TLS_ST_FAILED ? c->io_errno : 0;
 }
 
+int tls_conn_peer_eof(const tls_conn_t *c)
+{
+    return c != NULL && c->state == TLS_ST_FAILED && c->bio_eof;
+}
+
 const char *tls_conn_reason(const tls_conn_t *c)
 {
     return c != NULL ? c->reason : "no connection";

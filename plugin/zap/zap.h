@@ -7,11 +7,9 @@
  * handler sees it exactly as libzmq's own: an empty delimiter, then
  * "1.0", the request id, the domain, the peer's IP address, the bound
  * socket's own ZMQ_ROUTING_ID (as libzmq sends it), the mechanism "NULL",
- * then one credential frame: the peer's
- * certificate as PEM. libzmq hands NULL-mechanism requests no credentials;
- * handlers that follow rfc 27 for NULL (CZMQ's zauth) read the fixed frames
- * and ignore the rest, and a handler written for tls:// reads the
- * certificate from it.
+ * and nothing more: rfc 27 gives NULL no credential frames, and handlers
+ * written for it (libzmq's own tests among them) read exactly those six and
+ * reply, which a REP refuses (EFSM) while a further frame is unread.
  *
  * The caller asks only while a handler is bound (shim/registry.h); one
  * that unbinds before answering leaves the request waiting in the inproc
@@ -37,8 +35,6 @@ typedef struct zap_request {
     const char *address;
     const uint8_t *identity;
     size_t identity_len;
-    const char *cert_pem;
-    size_t cert_pem_len;
 } zap_request_t;
 
 typedef struct zap_reply {

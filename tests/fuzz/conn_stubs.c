@@ -299,6 +299,12 @@ int tls_conn_errno(const tls_conn_t *c)
     return fz.failure == TLS_E_IO ? EPIPE : fz.failure == TLS_E_LIMIT ? EPROTO : 0;
 }
 
+int tls_conn_peer_eof(const tls_conn_t *c)
+{
+    fz_tls_check(c);
+    return 0;
+}
+
 int tls_conn_alert_received(const tls_conn_t *c)
 {
     fz_tls_check(c);
@@ -351,13 +357,6 @@ int tls_conn_peer_expiry(const tls_conn_t *c, int64_t *seconds_left)
 }
 
 /* ---- ZAP: the fuzzed binds have no ZAP domain ------------------------------ */
-
-int tls_conn_peer_pem(const tls_conn_t *c, char **pem, size_t *len)
-{
-    (void)c, (void)pem, (void)len;
-    FZ_CHECK(0);
-    return -ENOENT;
-}
 
 int zap_req_new(zap_req_t **out, const zap_request_t *req)
 {

@@ -9,6 +9,15 @@
  *                     delivered), a domain it allows lets it in; over
  *                     tls:// too (the handler's User-Id then read with
  *                     zmtls_peer_property);
+ *   zap_null_frames   a handler written like libzmq's own test handlers
+ *                     reads exactly the six frames rfc 27 gives a NULL
+ *                     request (no credential frame) and replies at once:
+ *                     nothing follows the mechanism, so its reply goes out
+ *                     and the client is admitted;
+ *   zap_peer_gone     a client that leaves while the handler holds its
+ *                     request (never answered) is seen leaving at once:
+ *                     HANDSHAKE_FAILED_NO_DETAIL EPIPE,
+ *                     long before ZMQ_HANDSHAKE_IVL;
  *   zap_no_handler    a ZAP domain with no handler bound admits the client;
  *                     with ZMQ_ZAP_ENFORCE_DOMAIN it is refused
  *                     (HANDSHAKE_FAILED_NO_DETAIL EFAULT); a handler bound
@@ -30,6 +39,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "conf.h"
 #include "zaphandler.h"
@@ -40,6 +50,10 @@
 typedef struct zap {
     tu_zap_handler_t handler;
     atomic_int requests;
+    atomic_int trailing;  /* NULL requests with a frame after the mechanism */
+    pthread_mutex_t lock; /* with `held`: requests left unanswered */
+    pthread_cond_t cond;
+    int held;
     char curve_allowed[41]; /* z85 public key the handler admits */
 } zap_t;
 
@@ -47,8 +61,8 @@ static int zap_part(void *sock, char *buf, size_t cap, int *more)
 {
     int n = zmq_recv(sock, buf, cap - 1, 0);
     CHECK(n >= 0);
-    /* tls:// adds the peer certificate as a credential: longer than
-     * anything decided on here, so kept only in part */
+    /* a PLAIN or CURVE credential longer than anything decided on here is
+     * kept only in part */
     if ((size_t)n >= cap)
         n = (int)cap - 1;
     buf[n] = '\0';
@@ -107,16 +121,88 @@ static void zap_answer_cb(void *arg, void *rep)
     zap_answer(arg, rep);
 }
 
-static void zap_start(zap_t *z, void *ctx)
+/* As libzmq's own test handlers: the six frames of a NULL request read
+ * one by one, then the reply. A frame left after the mechanism would make
+ * the REP refuse that reply (EFSM): it is counted, then read, so the
+ * handler can still answer and the scenario ends. */
+static void zap_answer_six(void *arg, void *rep)
+{
+    zap_t *z = arg;
+    char f[6][256];
+    int len[6], more = 0;
+    for (int i = 0; i < 6; i++)
+        len[i] = zap_part(rep, f[i], sizeof f[i], &more);
+    CHECK_STR(f[5], "NULL");
+    atomic_fetch_add(&z->requests, 1);
+    if (zmq_send(rep, "1.0", 3, ZMQ_SNDMORE) != 3) {
+        CHECK_EQ(errno, EFSM);
+        atomic_fetch_add(&z->trailing, 1);
+        char buf[256];
+        while (more)
+            zap_part(rep, buf, sizeof buf, &more);
+        CHECK_EQ(zmq_send(rep, "1.0", 3, ZMQ_SNDMORE), 3);
+    }
+    CHECK_EQ(zmq_send(rep, f[1], (size_t)len[1], ZMQ_SNDMORE), len[1]);
+    CHECK_EQ(zmq_send(rep, "200", 3, ZMQ_SNDMORE), 3);
+    CHECK_EQ(zmq_send(rep, "", 0, ZMQ_SNDMORE), 0);
+    CHECK_EQ(zmq_send(rep, "anonymous", 9, ZMQ_SNDMORE), 9);
+    CHECK_EQ(zmq_send(rep, "", 0, 0), 0);
+}
+
+/* A handler that takes the request and never answers it. */
+static void zap_answer_never(void *arg, void *rep)
+{
+    zap_t *z = arg;
+    char buf[256];
+    int more = 1;
+    while (more)
+        zap_part(rep, buf, sizeof buf, &more);
+    pthread_mutex_lock(&z->lock);
+    z->held++;
+    pthread_cond_broadcast(&z->cond);
+    pthread_mutex_unlock(&z->lock);
+}
+
+/* Waits (bounded) until the handler holds a request. */
+static int zap_wait_held(zap_t *z, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&z->lock);
+    int rc = 0;
+    while (z->held == 0 && rc == 0)
+        rc = pthread_cond_timedwait(&z->cond, &z->lock, &until);
+    int held = z->held;
+    pthread_mutex_unlock(&z->lock);
+    return held > 0 ? 0 : -1;
+}
+
+static void zap_start_with(zap_t *z, void *ctx, tu_zap_answer_fn answer)
 {
     memset(z, 0, sizeof *z);
     atomic_init(&z->requests, 0);
-    tu_zap_handler_start(&z->handler, ctx, zap_answer_cb, z);
+    atomic_init(&z->trailing, 0);
+    CHECK_EQ(pthread_mutex_init(&z->lock, NULL), 0);
+    CHECK_EQ(pthread_cond_init(&z->cond, NULL), 0);
+    tu_zap_handler_start(&z->handler, ctx, answer, z);
+}
+
+static void zap_start(zap_t *z, void *ctx)
+{
+    zap_start_with(z, ctx, zap_answer_cb);
 }
 
 static void zap_stop(zap_t *z)
 {
     tu_zap_handler_stop(&z->handler);
+    pthread_cond_destroy(&z->cond);
+    pthread_mutex_destroy(&z->lock);
 }
 
 /* ---- shared checks --------------------------------------------------------------- */
@@ -202,6 +288,67 @@ static void zap_null_domain(const char *tr)
     tu_peer_close(&c2);
     tu_peer_close(&deny);
     tu_peer_close(&allow);
+    zap_stop(&zap);
+    CHECK_EQ(zmq_ctx_term(ctx), 0);
+}
+
+/* ---- NULL request frames ------------------------------------------------------------
+ */
+
+static void zap_null_frames(const char *tr)
+{
+    void *ctx = zmq_ctx_new();
+    CHECK(ctx != NULL);
+    zap_t zap;
+    zap_start_with(&zap, ctx, zap_answer_six);
+    tu_peer_t srv, cli;
+    conf_peer_open(&srv, "server", ctx, ZMQ_ROUTER, tr, CONF_SERVER);
+    tu_set_str(srv.sock, ZMQ_ZAP_DOMAIN, "six");
+    conf_peer_bind(&srv, tr);
+    conf_peer_open(&cli, "client", ctx, ZMQ_DEALER, tr, CONF_CLIENT);
+    tu_peer_connect(&cli, srv.endpoint);
+    char user[64];
+    expect_admitted(&srv, &cli, user, sizeof user);
+    int asked = atomic_load(&zap.requests), trailing = atomic_load(&zap.trailing);
+    printf("zap null frames: handler asked %d times, %d request(s) with a frame after "
+           "the mechanism\n",
+           asked, trailing);
+    CHECK_INT(asked, >=, 1);
+    CHECK_EQ(trailing, 0);
+    tu_peer_close(&cli);
+    tu_peer_close(&srv);
+    zap_stop(&zap);
+    CHECK_EQ(zmq_ctx_term(ctx), 0);
+}
+
+/* ---- a client leaving while the handler decides ---------------------------------- */
+
+static void zap_peer_gone(const char *tr)
+{
+    void *ctx = zmq_ctx_new();
+    CHECK(ctx != NULL);
+    zap_t zap;
+    zap_start_with(&zap, ctx, zap_answer_never);
+    tu_peer_t srv, cli;
+    conf_peer_open(&srv, "server", ctx, ZMQ_ROUTER, tr, CONF_SERVER);
+    tu_set_str(srv.sock, ZMQ_ZAP_DOMAIN, "held");
+    /* far beyond the wait below: only the client's leaving can end it */
+    tu_set_int(srv.sock, ZMQ_HANDSHAKE_IVL, 60000);
+    conf_peer_bind(&srv, tr);
+    conf_peer_open(&cli, "client", ctx, ZMQ_DEALER, tr, CONF_CLIENT);
+    tu_peer_connect(&cli, srv.endpoint);
+    CHECK_EQ(zap_wait_held(&zap, TU_TIMEOUT_MS), 0);
+    int64_t t0 = tu_now_ms();
+    tu_peer_close(&cli);
+    int value = 0;
+    CHECK_EQ(conf_wait_event(&srv, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, TU_TIMEOUT_MS,
+                             &value),
+             0);
+    printf("zap peer gone: HANDSHAKE_FAILED_NO_DETAIL %d (%s) %lld ms after the client "
+           "closed\n",
+           value, zmq_strerror(value), (long long)(tu_now_ms() - t0));
+    CHECK_EQ(value, EPIPE);
+    tu_peer_close(&srv);
     zap_stop(&zap);
     CHECK_EQ(zmq_ctx_term(ctx), 0);
 }
@@ -372,6 +519,8 @@ int main(int argc, char **argv)
 {
     static const conf_case_t cases[] = {
         {"zap_null_domain", zap_null_domain, 0},
+        {"zap_null_frames", zap_null_frames, 0},
+        {"zap_peer_gone", zap_peer_gone, 0},
         {"zap_no_handler", zap_no_handler, 0},
         {"plain_password", plain, 0},
         {"curve_client_key", curve, 0},

@@ -210,6 +210,14 @@ extern "C" {
  * with EINVAL and says why in zmtls_last_error. */
 #define ZMTLS_ALLOW (ZMTLS_OPTION_BASE + 23)
 
+/* Integer option (int 0/1), bind side, default 0: with ZMQ_ZAP_DOMAIN, add
+ * one frame to each ZAP request after the mechanism: the client's
+ * certificate as PEM, for a handler that decides by it. Off, the request
+ * is libzmq's NULL request frame for frame (handlers that read exactly its
+ * six frames, as libzmq's own tests do, refuse a seventh); CZMQ's zauth
+ * works either way. */
+#define ZMTLS_ZAP_CERT (ZMTLS_OPTION_BASE + 24)
+
 /* Integer options (int), bind side: repeat offenders. A source address
  * that fails authentication ZMTLS_OFFENDER_FAILURES times within
  * ZMTLS_OFFENDER_WINDOW ms is banned: its connections are closed right

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -63,7 +64,12 @@ int conn_zap_start(conn_t *c)
                         * ZMQ_ROUTING_ID here, not the peer's */
                        .identity = cfg->routing_id,
                        .identity_len = cfg->routing_id_len};
-    int rc = zap_req_new(&c->zap.req, &q);
+    char *pem = NULL;
+    int rc = cfg->zap_cert ? tls_conn_peer_pem(c->tls, &pem, &q.cert_pem_len) : 0;
+    q.cert_pem = pem;
+    if (rc == 0)
+        rc = zap_req_new(&c->zap.req, &q);
+    free(pem);
     if (rc != 0)
         return conn_end(c, CONN_END_NO_DETAIL, (uint32_t)-rc);
     c->phase = CONN_PH_ZAP;

@@ -84,6 +84,8 @@ typedef struct ep_cfg {
      * refuse (libzmq: HANDSHAKE_FAILED_NO_DETAIL EFAULT) instead of
      * admitting */
     int zap_enforce;
+    /* bind: ZMTLS_ZAP_CERT: the client's certificate as a last frame */
+    int zap_cert;
     /* whether a handler is bound in ctx right now (the shim's registry;
      * any thread); NULL: never */
     int (*zap_handler_present)(void *ctx);

@@ -50,7 +50,7 @@ void shim_opts_free(shim_opts_t *o)
 
 int shim_opts_owns(int option)
 {
-    return option > ZMTLS_OPTION_BASE && option <= ZMTLS_ALLOW;
+    return option > ZMTLS_OPTION_BASE && option <= ZMTLS_ZAP_CERT;
 }
 
 int shim_opts_is_credential(int option)
@@ -104,6 +104,8 @@ static int *opts_int(shim_opts_t *o, int option)
         return &o->auth_stop;
     case ZMTLS_RESUME:
         return &o->resume;
+    case ZMTLS_ZAP_CERT:
+        return &o->zap_cert;
     case ZMTLS_MULTIPART_MAX_PARTS:
         return &o->multipart_max_parts;
     case ZMTLS_HANDSHAKES_MAX:
@@ -195,7 +197,9 @@ int shim_opts_set(shim_opts_t *o, int option, const void *val, size_t len)
         return -EINVAL;
     if (option == ZMTLS_AUTH_IVL_MAX && v < 1)
         return -EINVAL;
-    if ((option == ZMTLS_AUTH_STOP || option == ZMTLS_RESUME) && v != 0 && v != 1)
+    if ((option == ZMTLS_AUTH_STOP || option == ZMTLS_RESUME ||
+         option == ZMTLS_ZAP_CERT) &&
+        v != 0 && v != 1)
         return -EINVAL;
     if (option == ZMTLS_VERIFY_DEPTH && (v < 0 || v > ZMTLS_VERIFY_DEPTH_MAX))
         return -EINVAL;

@@ -23,6 +23,7 @@ typedef struct shim_opts {
     char *allow; /* ZMTLS_ALLOW */
     int auth_ivl, auth_ivl_max, auth_stop;
     int resume;
+    int zap_cert; /* ZMTLS_ZAP_CERT */
     int multipart_max_parts;
     int64_t multipart_max_bytes;
     int handshakes_max, handshakes_per_addr;

@@ -156,6 +156,7 @@ static void shim_snapshot(shim_sock_t *e, ep_cfg_t *cfg)
     cfg->auth_ivl_max = e->opts.auth_ivl_max;
     cfg->auth_stop = e->opts.auth_stop;
     cfg->resume = e->opts.resume;
+    cfg->zap_cert = e->opts.zap_cert;
     cfg->multipart_max_parts = e->opts.multipart_max_parts;
     cfg->multipart_max_bytes = e->opts.multipart_max_bytes;
     cfg->handshakes_max = e->opts.handshakes_max;

@@ -188,6 +188,12 @@ void tls_peer_info_free(tls_peer_info_t *info);
  * certificate was refused. Never NULL. */
 const char *tls_conn_refused_subject(const tls_conn_t *c);
 
+/* The peer's certificate as PEM text, once the handshake has completed
+ * (resumed or not), for a ZAP handler (ZMTLS_ZAP_CERT). 0 with *pem
+ * (NUL-terminated, the caller frees) and *len, -ENOENT when the peer
+ * presented none, -ENOMEM. */
+int tls_conn_peer_pem(const tls_conn_t *c, char **pem, size_t *len);
+
 /* Seconds from now until the peer certificate's notAfter (<= 0: expired)
  * once the handshake has completed, resumed or not. 0, or -ENOENT when the
  * peer presented no certificate. */

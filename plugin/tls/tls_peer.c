@@ -306,3 +306,27 @@ const char *tls_conn_refused_subject(const tls_conn_t *c)
 {
     return c != NULL ? c->refused_subject : "";
 }
+
+int tls_conn_peer_pem(const tls_conn_t *c, char **pem, size_t *len)
+{
+    X509 *cert = SSL_get0_peer_certificate(c->ssl);
+    if (cert == NULL)
+        return -ENOENT;
+    BIO *b = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    long n = 0;
+    if (b != NULL && PEM_write_bio_X509(b, cert) == 1)
+        n = BIO_get_mem_data(b, &data);
+    char *out = n > 0 ? malloc((size_t)n + 1) : NULL;
+    if (out == NULL) {
+        BIO_free(b);
+        ERR_clear_error();
+        return -ENOMEM;
+    }
+    memcpy(out, data, (size_t)n);
+    out[n] = '\0';
+    BIO_free(b);
+    *pem = out;
+    *len = (size_t)n;
+    return 0;
+}

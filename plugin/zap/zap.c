@@ -24,16 +24,17 @@ static unsigned long zap_next_id;
 static int zap_send_all(zap_req_t *z, const zap_request_t *q)
 {
     static const char version[] = "1.0", mechanism[] = "NULL";
-    const void *data[] = {"",         version,     z->id,    q->domain,
-                          q->address, q->identity, mechanism};
+    const void *data[] = {"",         version,     z->id,     q->domain,
+                          q->address, q->identity, mechanism, q->cert_pem};
     size_t len[] = {0,
                     sizeof(version) - 1,
                     strlen(z->id),
                     strlen(q->domain),
                     strlen(q->address),
                     q->identity_len,
-                    sizeof(mechanism) - 1};
-    size_t n = sizeof(len) / sizeof(len[0]);
+                    sizeof(mechanism) - 1,
+                    q->cert_pem_len};
+    size_t n = sizeof(len) / sizeof(len[0]) - (q->cert_pem == NULL);
     for (size_t i = 0; i < n; i++) {
         int flags = ZMQ_DONTWAIT | (i + 1 < n ? ZMQ_SNDMORE : 0);
         if (zmq_send(z->sock, len[i] ? data[i] : "", len[i], flags) < 0)

@@ -9,7 +9,9 @@
  * socket's own ZMQ_ROUTING_ID (as libzmq sends it), the mechanism "NULL",
  * and nothing more: rfc 27 gives NULL no credential frames, and handlers
  * written for it (libzmq's own tests among them) read exactly those six and
- * reply, which a REP refuses (EFSM) while a further frame is unread.
+ * reply, which a REP refuses (EFSM) while a further frame is unread. Only
+ * when the bind asks for it (ZMTLS_ZAP_CERT, cert_pem below) does one more
+ * frame follow: the client's certificate as PEM.
  *
  * The caller asks only while a handler is bound (shim/registry.h); one
  * that unbinds before answering leaves the request waiting in the inproc
@@ -35,6 +37,8 @@ typedef struct zap_request {
     const char *address;
     const uint8_t *identity;
     size_t identity_len;
+    const char *cert_pem; /* NULL: none; else one frame after the mechanism */
+    size_t cert_pem_len;
 } zap_request_t;
 
 typedef struct zap_reply {

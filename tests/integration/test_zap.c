@@ -5,7 +5,8 @@
  *   request   what the handler receives: version 1.0, the domain, the
  *             peer's IP address, the server socket's own routing id (as
  *             libzmq sends it), mechanism NULL, and no credential frame
- *             (rfc 27 gives NULL none, and handlers read exactly six)
+ *             (rfc 27 gives NULL none, and handlers read exactly six);
+ *             with ZMTLS_ZAP_CERT, a 7th frame: the client's certificate
  *   allowed   a libzmq client from 127.0.0.1 gets 200: served, and the
  *             handler's user id is the peer property User-Id
  *   denied    a raw TLS client from 127.0.0.2 gets 400: the server emits
@@ -43,8 +44,9 @@ typedef struct zap_seen {
     char address[64];
     char mechanism[16];
     char identity[32];
-    int frames; /* after the delimiter */
-    int broken; /* set by the test: reply with a bad version */
+    int frames;  /* after the delimiter */
+    int cert_ok; /* a 7th frame holding one PEM certificate */
+    int broken;  /* set by the test: reply with a bad version */
 } zap_seen_t;
 
 typedef struct zap {
@@ -84,6 +86,11 @@ static void zap_answer(zap_t *z, void *rep)
     copy_frame(s->address, sizeof s->address, f[3], len[3]);
     copy_frame(s->identity, sizeof s->identity, f[4], len[4]);
     copy_frame(s->mechanism, sizeof s->mechanism, f[5], len[5]);
+    static const char begin[] = "-----BEGIN CERTIFICATE-----";
+    static const char end[] = "-----END CERTIFICATE-----\n";
+    s->cert_ok = n == 7 && len[6] > (int)(sizeof begin + sizeof end) &&
+                 memcmp(f[6], begin, sizeof begin - 1) == 0 &&
+                 memcmp(f[6] + len[6] - (sizeof end - 1), end, sizeof end - 1) == 0;
     int allow = len[3] == (int)strlen(ALLOWED) && memcmp(f[3], ALLOWED, len[3]) == 0;
     int broken = s->broken;
     pthread_mutex_unlock(&s->lock);
@@ -187,6 +194,30 @@ static void case_denied(zap_t *z, tu_peer_t *srv)
     SSL_CTX_free(tls);
 }
 
+/* ZMTLS_ZAP_CERT: the client's certificate follows the mechanism. */
+static void case_with_cert(zap_t *z, void *ctx)
+{
+    pthread_mutex_lock(&z->seen.lock);
+    z->seen.broken = 0;
+    pthread_mutex_unlock(&z->seen.lock);
+    tu_peer_t srv, cli;
+    tu_peer_open(&srv, "server-cert", ctx, ZMQ_REP, "server.pem", "server.key", "ca.pem");
+    tu_set_str(srv.sock, ZMQ_ZAP_DOMAIN, DOMAIN);
+    tu_set_int(srv.sock, ZMTLS_ZAP_CERT, 1);
+    tu_peer_bind(&srv);
+    tu_peer_open(&cli, "client", ctx, ZMQ_REQ, "client.pem", "client.key", "ca.pem");
+    tu_peer_connect(&cli, srv.endpoint);
+    CHECK_EQ(tu_roundtrip_str(cli.sock, srv.sock, "with cert", TU_TIMEOUT_MS), 0);
+    zap_seen_t s = seen_now(z);
+    printf("ZMTLS_ZAP_CERT: %d frames, certificate %s\n", s.frames,
+           s.cert_ok ? "PEM" : "missing");
+    CHECK_EQ(s.frames, 7);
+    CHECK(s.cert_ok);
+    tu_set_int(cli.sock, ZMQ_LINGER, 0);
+    tu_peer_close(&cli);
+    tu_peer_close(&srv);
+}
+
 static void case_broken(zap_t *z, tu_peer_t *srv, void *ctx)
 {
     pthread_mutex_lock(&z->seen.lock);
@@ -272,6 +303,7 @@ int main(int argc, char **argv)
     case_allowed(&zap, &srv, ctx);
     case_denied(&zap, &srv);
     case_broken(&zap, &srv, ctx);
+    case_with_cert(&zap, ctx);
     tu_peer_close(&srv);
     zap_stop(&zap);
     CHECK_EQ(zmq_ctx_term(ctx), 0);

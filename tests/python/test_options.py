@@ -91,7 +91,7 @@ def test_option_set_get_roundtrip(preloaded):
         "SESSION_LIFETIME": zmtls.SESSION_LIFETIME_DEFAULT, "CRL_FILE": "",
         "OFFENDER_FAILURES": zmtls.OFFENDER_FAILURES_DEFAULT,
         "OFFENDER_WINDOW": zmtls.OFFENDER_WINDOW_DEFAULT,
-        "OFFENDER_BAN": zmtls.OFFENDER_BAN_DEFAULT, "ALLOW": ""}
+        "OFFENDER_BAN": zmtls.OFFENDER_BAN_DEFAULT, "ALLOW": "", "ZAP_CERT": 0}
     assert all(r["strings_ok"].values()), r["strings_ok"]
     assert r["nul_stripped"] == "with-nul.example"
     assert r["big_ok"]

@@ -49,7 +49,7 @@ __all__ = [
     "CA_PEM", "SERVER_NAME", "AUTH_IVL", "AUTH_IVL_MAX", "AUTH_STOP",
     "RESUME", "MULTIPART_MAX_PARTS", "MULTIPART_MAX_BYTES", "HANDSHAKES_MAX",
     "HANDSHAKES_PER_ADDR", "VERIFY_DEPTH", "TLS_UPDATES_MAX", "SESSION_LIFETIME",
-    "CRL_FILE", "ALLOW",
+    "CRL_FILE", "ALLOW", "ZAP_CERT",
     "AUTH_IVL_DEFAULT", "AUTH_IVL_MAX_DEFAULT", "MULTIPART_MAX_PARTS_DEFAULT",
     "MULTIPART_MAX_BYTES_DEFAULT", "HANDSHAKES_MAX_DEFAULT",
     "HANDSHAKES_PER_ADDR_DEFAULT", "VERIFY_DEPTH_DEFAULT", "VERIFY_DEPTH_MAX",
@@ -121,6 +121,9 @@ OFFENDER_BAN = OPTION_BASE + 22
 #: Both sides: which verified peers may connect: "dns:...,uri:...,cn:...,
 #: email:...,ip:..." (string; environment default ZMTLS_ALLOW).
 ALLOW = OPTION_BASE + 23
+#: 1: each ZAP request carries the client's certificate (PEM) as a last
+#: frame (int 0/1, bind side, default 0).
+ZAP_CERT = OPTION_BASE + 24
 
 AUTH_IVL_DEFAULT = 1000
 AUTH_IVL_MAX_DEFAULT = 60000
@@ -146,7 +149,7 @@ OPTIONS = collections.OrderedDict(
                  "MULTIPART_MAX_BYTES", "HANDSHAKES_MAX", "HANDSHAKES_PER_ADDR",
                  "VERIFY_DEPTH", "TLS_UPDATES_MAX", "SESSION_LIFETIME",
                  "CRL_FILE", "OFFENDER_FAILURES", "OFFENDER_WINDOW",
-                 "OFFENDER_BAN", "ALLOW"))
+                 "OFFENDER_BAN", "ALLOW", "ZAP_CERT"))
 STRING_OPTIONS = frozenset(OPTIONS[n] for n in (
     "CERT_FILE", "KEY_FILE", "CA_FILE", "CERT_PEM", "KEY_PEM", "CA_PEM",
     "SERVER_NAME", "CRL_FILE", "ALLOW"))
@@ -154,7 +157,7 @@ INT_OPTIONS = frozenset((AUTH_IVL, AUTH_IVL_MAX, AUTH_STOP, RESUME,
                          MULTIPART_MAX_PARTS, MULTIPART_MAX_BYTES,
                          HANDSHAKES_MAX, HANDSHAKES_PER_ADDR, VERIFY_DEPTH,
                          TLS_UPDATES_MAX, SESSION_LIFETIME, OFFENDER_FAILURES,
-                         OFFENDER_WINDOW, OFFENDER_BAN))
+                         OFFENDER_WINDOW, OFFENDER_BAN, ZAP_CERT))
 #: Integer options that are 64-bit (int64_t) rather than int.
 INT64_OPTIONS = frozenset((MULTIPART_MAX_BYTES,))
 

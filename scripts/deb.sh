@@ -103,10 +103,17 @@ if git -C "$root" rev-parse --verify -q HEAD > /dev/null 2>&1; then
 else
     tar -C "$root" --exclude='./build*' --exclude='./obj-*' -cf - . | tar -x -C "$out/src"
 fi
+# Space-separated, with no empty item (dpkg warns about each).
 opts=${DEB_BUILD_OPTIONS:-}
-[ $nocheck -eq 1 ] && opts="$opts nocheck"
-say "dpkg-buildpackage -us -uc -b (log: $out/build.log)"
-if ! (cd "$out/src" && DEB_BUILD_OPTIONS="$opts parallel=$(nproc)" \
+if [ $nocheck -eq 1 ]; then
+    opts="${opts:+$opts }nocheck"
+fi
+case " $opts " in
+*" parallel="*) ;;
+*) opts="${opts:+$opts }parallel=$(nproc)" ;;
+esac
+say "dpkg-buildpackage -us -uc -b, DEB_BUILD_OPTIONS='$opts' (log: $out/build.log)"
+if ! (cd "$out/src" && DEB_BUILD_OPTIONS="$opts" \
     timeout 1800 dpkg-buildpackage -us -uc -b > "$out/build.log" 2>&1); then
     tail -n 40 "$out/build.log" >&2
     die "the package build failed (log: $out/build.log)"

@@ -30,6 +30,15 @@ struct ep_cfg;
  * address that is not HOST:PORT, a destination SOCKS5 cannot name). */
 int shim_socks_snapshot(void *s, struct ep_cfg *cfg);
 
+/* shim_addr.c: addresses resolved on the caller's thread. Both return 0
+ * (shim_listen: the listening fd) or -1 with zmtls_last_error set.
+ * shim_source_addr: the source of a connect (tls://SRC;HOST:PORT) into
+ * cfg->src_addr; a literal destination of the other family is refused.
+ * shim_listen: the bind's listening socket (ZMQ_USE_FD's, or a new one),
+ * the resolved endpoint written to cfg->uri. */
+int shim_source_addr(struct ep_cfg *cfg);
+int shim_listen(struct ep_cfg *cfg);
+
 #define REAL_OR_FAIL(r, failval)                                                         \
     const zmtls_real_t *r = real();                                                      \
     if (r == NULL) {                                                                     \

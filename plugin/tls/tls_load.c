@@ -387,48 +387,73 @@ static int tls_load_key(SSL_CTX *ctx, const tls_pem_src_t *src, char *err, size_
     return 0;
 }
 
-/* Trust anchors. On a server they are also advertised to clients
- * (certificate_authorities) so clients holding several certificates can
- * choose the right one. */
-static int tls_load_ca(SSL_CTX *ctx, int is_server, const tls_pem_src_t *src, char *err,
-                       size_t errlen)
+/* One PEM object from bio into the context: 1 added, 0 no more objects,
+ * -1 rejected (the reason in OpenSSL's queue). */
+typedef int (*tls_load_one_fn)(SSL_CTX *ctx, BIO *bio, int is_server);
+
+/* Reads every object of src with `one`; `what` names them in errors
+ * ("CA certificate", "CRL"). At least one, and nothing after the last but
+ * the end of the input. 0 or a negative errno, label set either way. */
+static int tls_load_all(SSL_CTX *ctx, int is_server, const tls_pem_src_t *src,
+                        tls_load_one_fn one, const char *what, char *label,
+                        size_t labellen, char *err, size_t errlen)
 {
-    char label[256];
     tls_input_t in;
-    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
-    X509 *x;
     int rc, count = 0;
 
-    tls_pem_src_label(label, sizeof label, src);
+    tls_pem_src_label(label, labellen, src);
     rc = tls_input_open(&in, src, label, err, errlen);
     if (rc != 0) {
         return rc;
     }
     ERR_clear_error();
-    /* _AUX also accepts "TRUSTED CERTIFICATE" blocks, as the usual CA
-     * bundle loaders do. */
-    while ((x = PEM_read_bio_X509_AUX(in.bio, NULL, tls_no_password, NULL)) != NULL) {
-        if (X509_STORE_add_cert(store, x) != 1 ||
-            (is_server && SSL_CTX_add_client_CA(ctx, x) != 1)) {
-            X509_free(x);
-            tls_err(err, errlen, "%s: CA certificate rejected (%s)", label,
-                    tls_consume_reason());
-            tls_input_release(&in);
-            return -EINVAL;
-        }
-        X509_free(x);
+    while ((rc = one(ctx, in.bio, is_server)) > 0) {
         count++;
     }
-    if (count == 0 || !tls_only_eof_in_queue()) {
-        tls_err(err, errlen, "%s: %s (%s)", label,
-                count == 0 ? "no usable CA certificate" : "bad CA certificate",
-                tls_consume_reason());
-        tls_input_release(&in);
-        return -EINVAL;
+    if (rc < 0) {
+        tls_err(err, errlen, "%s: %s rejected (%s)", label, what, tls_consume_reason());
+    } else if (count == 0 || !tls_only_eof_in_queue()) {
+        tls_err(err, errlen, "%s: %s %s (%s)", label, count == 0 ? "no usable" : "bad",
+                what, tls_consume_reason());
+        rc = -1;
     }
     ERR_clear_error();
     tls_input_release(&in);
-    return 0;
+    return rc < 0 ? -EINVAL : 0;
+}
+
+/* Trust anchors. On a server they are also advertised to clients
+ * (certificate_authorities) so clients holding several certificates can
+ * choose the right one. _AUX also accepts "TRUSTED CERTIFICATE" blocks, as
+ * the usual CA bundle loaders do. */
+static int tls_load_one_ca(SSL_CTX *ctx, BIO *bio, int is_server)
+{
+    X509 *x = PEM_read_bio_X509_AUX(bio, NULL, tls_no_password, NULL);
+    if (x == NULL)
+        return 0;
+    int ok = X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), x) == 1 &&
+             (!is_server || SSL_CTX_add_client_CA(ctx, x) == 1);
+    X509_free(x);
+    return ok ? 1 : -1;
+}
+
+static int tls_load_ca(SSL_CTX *ctx, int is_server, const tls_pem_src_t *src, char *err,
+                       size_t errlen)
+{
+    char label[256];
+    return tls_load_all(ctx, is_server, src, tls_load_one_ca, "CA certificate", label,
+                        sizeof label, err, errlen);
+}
+
+static int tls_load_one_crl(SSL_CTX *ctx, BIO *bio, int is_server)
+{
+    (void)is_server;
+    X509_CRL *crl = PEM_read_bio_X509_CRL(bio, NULL, tls_no_password, NULL);
+    if (crl == NULL)
+        return 0;
+    int ok = X509_STORE_add_crl(SSL_CTX_get_cert_store(ctx), crl) == 1;
+    X509_CRL_free(crl);
+    return ok ? 1 : -1;
 }
 
 /* Revocation lists, in the store the peer's chain is verified against.
@@ -440,35 +465,10 @@ static int tls_load_ca(SSL_CTX *ctx, int is_server, const tls_pem_src_t *src, ch
 static int tls_load_crl(SSL_CTX *ctx, const tls_pem_src_t *src, char *err, size_t errlen)
 {
     char label[256];
-    tls_input_t in;
-    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
-    X509_CRL *crl;
-    int rc, count = 0;
-
-    tls_pem_src_label(label, sizeof label, src);
-    rc = tls_input_open(&in, src, label, err, errlen);
-    if (rc != 0) {
+    int rc = tls_load_all(ctx, 0, src, tls_load_one_crl, "CRL", label, sizeof label, err,
+                          errlen);
+    if (rc != 0)
         return rc;
-    }
-    ERR_clear_error();
-    while ((crl = PEM_read_bio_X509_CRL(in.bio, NULL, tls_no_password, NULL)) != NULL) {
-        if (X509_STORE_add_crl(store, crl) != 1) {
-            X509_CRL_free(crl);
-            tls_err(err, errlen, "%s: CRL rejected (%s)", label, tls_consume_reason());
-            tls_input_release(&in);
-            return -EINVAL;
-        }
-        X509_CRL_free(crl);
-        count++;
-    }
-    if (count == 0 || !tls_only_eof_in_queue()) {
-        tls_err(err, errlen, "%s: %s (%s)", label,
-                count == 0 ? "no usable CRL" : "bad CRL", tls_consume_reason());
-        tls_input_release(&in);
-        return -EINVAL;
-    }
-    ERR_clear_error();
-    tls_input_release(&in);
     if (X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx),
                                     X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL) !=
         1) {

@@ -21,38 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conf.h"
-
-enum { PUB_BINDS, SUB_BINDS };
-
-static const char *dir_name(int dir)
-{
-    return dir == PUB_BINDS ? "pub binds" : "sub binds";
-}
-
-static void *new_ctx(void)
-{
-    void *ctx = zmq_ctx_new();
-    CHECK(ctx != NULL);
-    return ctx;
-}
-
-/* One publisher-side and one subscriber-side socket, connected in the
- * direction asked, both handshakes done. */
-static void open_pair(void *ctx, const char *tr, int dir, int pub_type, int sub_type,
-                      tu_peer_t *pub, tu_peer_t *sub)
-{
-    tu_peer_t *bound = dir == PUB_BINDS ? pub : sub;
-    tu_peer_t *conn = dir == PUB_BINDS ? sub : pub;
-    conf_peer_open(pub, "pub", ctx, pub_type, tr,
-                   dir == PUB_BINDS ? CONF_SERVER : CONF_CLIENT);
-    conf_peer_open(sub, "sub", ctx, sub_type, tr,
-                   dir == PUB_BINDS ? CONF_CLIENT : CONF_SERVER);
-    conf_peer_bind(bound, tr);
-    tu_peer_connect(conn, bound->endpoint);
-    TU_PEER_EXPECT(conn, ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
-    TU_PEER_EXPECT(bound, ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
-}
+#include "conf_pubsub.h"
 
 static void subscribe(void *sub, const char *topic)
 {
@@ -114,12 +83,6 @@ static void probe_sub(void *pub, void *sub, const char *probe)
     probe_subs(pub, subs, 1, probe);
 }
 
-static void publish(void *pub, const char *const msgs[], size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        CHECK_EQ(tu_send_str(pub, msgs[i], 0), (int)strlen(msgs[i]));
-}
-
 /* The next messages on sub, skipping late probes, must be exactly want[]. */
 static void expect_seq(void *sub, const char *who, const char *skip,
                        const char *const want[], size_t n)
@@ -146,7 +109,7 @@ static void filter(const char *tr, int dir)
 {
     void *ctx = new_ctx();
     tu_peer_t pub, sub;
-    open_pair(ctx, tr, dir, ZMQ_PUB, ZMQ_SUB, &pub, &sub);
+    open_pair(ctx, tr, dir, ZMQ_PUB, ZMQ_SUB, NULL, &pub, &sub);
     subscribe(sub.sock, "A");
     subscribe(sub.sock, "ready");
     probe_sub(pub.sock, sub.sock, "ready");
@@ -181,7 +144,7 @@ static void unsubscribe_stops(const char *tr, int dir)
 {
     void *ctx = new_ctx();
     tu_peer_t pub, sub;
-    open_pair(ctx, tr, dir, ZMQ_PUB, ZMQ_SUB, &pub, &sub);
+    open_pair(ctx, tr, dir, ZMQ_PUB, ZMQ_SUB, NULL, &pub, &sub);
     subscribe(sub.sock, "A");
     subscribe(sub.sock, "B");
     subscribe(sub.sock, "ready");
@@ -314,7 +277,7 @@ static void xpub(const char *tr, int dir, int verbose)
 {
     void *ctx = new_ctx();
     tu_peer_t xp, sub;
-    open_pair(ctx, tr, dir, ZMQ_XPUB, ZMQ_SUB, &xp, &sub);
+    open_pair(ctx, tr, dir, ZMQ_XPUB, ZMQ_SUB, NULL, &xp, &sub);
     tu_set_int(xp.sock, ZMQ_XPUB_VERBOSE, verbose);
 
     subscribe(sub.sock, "t");
@@ -369,32 +332,22 @@ static void xpub_verbose_sub_binds(const char *tr)
 
 /* ---- XSUB sends its own subscriptions ------------------------------------ */
 
-static void send_sub_msg(void *xsub, int kind, const char *topic)
-{
-    char buf[64];
-    size_t n = strlen(topic);
-    CHECK(n + 1 < sizeof buf);
-    buf[0] = (char)kind;
-    memcpy(buf + 1, topic, n);
-    CHECK_EQ(zmq_send(xsub, buf, n + 1, 0), (int)(n + 1));
-}
-
 static void xsub(const char *tr, int dir)
 {
     void *ctx = new_ctx();
     tu_peer_t xp, xs;
-    open_pair(ctx, tr, dir, ZMQ_XPUB, ZMQ_XSUB, &xp, &xs);
+    open_pair(ctx, tr, dir, ZMQ_XPUB, ZMQ_XSUB, NULL, &xp, &xs);
 
-    send_sub_msg(xs.sock, 1, "top");
+    send_sub_msg(xs.sock, 1, "top", 0);
     expect_sub_msg(xp.sock, xs.sock, 1, "top");
     static const char *const out1[] = {"top-1", "other-1", "top-2"};
     publish(xp.sock, out1, CONF_N(out1));
     static const char *const want1[] = {"top-1", "top-2"};
     expect_seq(xs.sock, "xsub", NULL, want1, 2);
 
-    send_sub_msg(xs.sock, 0, "top");
+    send_sub_msg(xs.sock, 0, "top", 0);
     expect_sub_msg(xp.sock, xs.sock, 0, "top");
-    send_sub_msg(xs.sock, 1, "z");
+    send_sub_msg(xs.sock, 1, "z", 0);
     expect_sub_msg(xp.sock, xs.sock, 1, "z");
     static const char *const out2[] = {"top-3", "z-1"};
     publish(xp.sock, out2, CONF_N(out2));
@@ -424,7 +377,7 @@ static void restart(const char *tr)
 {
     void *ctx = new_ctx();
     tu_peer_t pub, sub;
-    open_pair(ctx, tr, PUB_BINDS, ZMQ_PUB, ZMQ_SUB, &pub, &sub);
+    open_pair(ctx, tr, PUB_BINDS, ZMQ_PUB, ZMQ_SUB, NULL, &pub, &sub);
     subscribe(sub.sock, "news");
     subscribe(sub.sock, "ready");
     probe_sub(pub.sock, sub.sock, "ready");
@@ -468,7 +421,7 @@ static void restart(const char *tr)
 static void sub_ctl(void *sock, int sub_type, int on, const char *topic)
 {
     if (sub_type == ZMQ_XSUB)
-        send_sub_msg(sock, on, topic);
+        send_sub_msg(sock, on, topic, 0);
     else if (on)
         subscribe(sock, topic);
     else
@@ -484,7 +437,7 @@ static void restart_replay(const char *tr, int sub_type)
 {
     void *ctx = new_ctx();
     tu_peer_t pub, sub;
-    open_pair(ctx, tr, PUB_BINDS, ZMQ_PUB, sub_type, &pub, &sub);
+    open_pair(ctx, tr, PUB_BINDS, ZMQ_PUB, sub_type, NULL, &pub, &sub);
     sub_ctl(sub.sock, sub_type, 1, "news");
     sub_ctl(sub.sock, sub_type, 1, "news");
     sub_ctl(sub.sock, sub_type, 1, "sports");

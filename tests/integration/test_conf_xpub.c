@@ -32,40 +32,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
+#include "conf_pubsub.h"
 
 #ifndef ZMQ_ONLY_FIRST_SUBSCRIBE
 #define ZMQ_ONLY_FIRST_SUBSCRIBE 108 /* draft API of libzmq 4.3.4 */
 #endif
-
-enum { PUB_BINDS, SUB_BINDS };
-
-static const char *dir_name(int dir)
-{
-    return dir == PUB_BINDS ? "pub binds" : "sub binds";
-}
-
-/* Opens both sockets (options set by the caller go on before the connect
- * through `pre`), connects in the direction asked and waits for both
- * handshakes. */
-typedef void (*pre_fn)(void *pub, void *sub);
-
-static void open_pair(void *ctx, const char *tr, int dir, int pub_type, int sub_type,
-                      pre_fn pre, tu_peer_t *pub, tu_peer_t *sub)
-{
-    tu_peer_t *bound = dir == PUB_BINDS ? pub : sub;
-    tu_peer_t *conn = dir == PUB_BINDS ? sub : pub;
-    conf_peer_open(pub, "pub", ctx, pub_type, tr,
-                   dir == PUB_BINDS ? CONF_SERVER : CONF_CLIENT);
-    conf_peer_open(sub, "sub", ctx, sub_type, tr,
-                   dir == PUB_BINDS ? CONF_CLIENT : CONF_SERVER);
-    if (pre != NULL)
-        pre(pub->sock, sub->sock);
-    conf_peer_bind(bound, tr);
-    tu_peer_connect(conn, bound->endpoint);
-    TU_PEER_EXPECT(conn, ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
-    TU_PEER_EXPECT(bound, ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
-}
 
 /* One whole message as text: a single part that starts with 1 or 0 is
  * "+topic" / "-topic" (a subscription as an XPUB shows it), parts are
@@ -160,23 +131,6 @@ static void expect_quiet(const char *who, void *sock, void *other, const char *s
     }
 }
 
-static void publish(void *pub, const char *const msgs[], size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        CHECK_EQ(tu_send_str(pub, msgs[i], 0), (int)strlen(msgs[i]));
-}
-
-/* A subscription message as an XSUB sends it: kind (1/0) then topic. */
-static void send_sub_msg(void *xsub, int kind, const char *topic, int flags)
-{
-    char buf[64];
-    size_t n = strlen(topic);
-    CHECK(n + 1 < sizeof buf);
-    buf[0] = (char)kind;
-    memcpy(buf + 1, topic, n);
-    CHECK_EQ(zmq_send(xsub, buf, n + 1, flags), (int)(n + 1));
-}
-
 static void set_str(void *sock, int option, const char *value)
 {
     CHECK_EQ(zmq_setsockopt(sock, option, value, strlen(value)), 0);
@@ -207,13 +161,6 @@ static void probe(void *pub, void *sub, const char *probe_msg)
         }
         return;
     }
-}
-
-static void *new_ctx(void)
-{
-    void *ctx = zmq_ctx_new();
-    CHECK(ctx != NULL);
-    return ctx;
 }
 
 static void close_all(void *ctx, tu_peer_t *pub, tu_peer_t *sub)
